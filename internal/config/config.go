@@ -1,0 +1,379 @@
+// Package config loads agenthook's configuration: a YAML file (optional)
+// over built-in defaults, with ${VAR} references expanded from the
+// environment. With no file, the seed mapping of four Stripe events to
+// four decision tools is the configuration, so `agenthook serve` works
+// with nothing but two environment variables.
+package config
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultModel is the model used when neither the config file nor
+// AGENTHOOK_MODEL names one.
+const DefaultModel = "claude-sonnet-4-5"
+
+// Defaults that are referred to by more than one place.
+const (
+	defaultAddr         = ":8000"
+	defaultStore        = "agenthook-data/agenthook.db"
+	defaultMaxAttempts  = 8
+	defaultMaxBodyBytes = 2 << 20
+	defaultWorkers      = 8
+	defaultMaxTokens    = 1024
+	defaultRetention    = 30 * 24 * time.Hour
+
+	// minRetention keeps the dedupe window longer than Stripe's retry
+	// schedule (up to three days in live mode), with room to spare.
+	minRetention = 7 * 24 * time.Hour
+)
+
+// Config is agenthook's whole configuration.
+type Config struct {
+	Addr            string          `yaml:"addr"`
+	Store           string          `yaml:"store"`
+	LogFormat       string          `yaml:"log_format"`
+	MaxAttempts     int             `yaml:"max_attempts"`
+	MaxBodyBytes    int64           `yaml:"max_body_bytes"`
+	Retention       Duration        `yaml:"retention"`
+	ShutdownTimeout Duration        `yaml:"shutdown_timeout"`
+	Workers         int             `yaml:"workers"`
+	Retry           Retry           `yaml:"retry"`
+	Stripe          Stripe          `yaml:"stripe"`
+	Agent           Agent           `yaml:"agent"`
+	Routes          []Route         `yaml:"routes"`
+	Tools           map[string]Tool `yaml:"tools"`
+}
+
+// Retry is the backoff between dispatch attempts of one event.
+type Retry struct {
+	Base Duration `yaml:"base"`
+	Max  Duration `yaml:"max"`
+}
+
+// Stripe configures webhook signature checking.
+type Stripe struct {
+	// WebhookSecrets holds every signing secret accepted at once; more than
+	// one is how a secret is rotated without dropping events.
+	WebhookSecrets []string `yaml:"webhook_secrets"`
+	Tolerance      Duration `yaml:"tolerance"`
+}
+
+// Agent configures the model provider.
+type Agent struct {
+	Provider  string   `yaml:"provider"`
+	Model     string   `yaml:"model"`
+	APIKey    string   `yaml:"api_key"`
+	BaseURL   string   `yaml:"base_url"`
+	MaxTokens int      `yaml:"max_tokens"`
+	System    string   `yaml:"system"`
+	Timeout   Duration `yaml:"timeout"`
+}
+
+// Route sends events whose type matches one of Events to the model with
+// Tools and Instructions.
+type Route struct {
+	Name         string   `yaml:"name"`
+	Events       []string `yaml:"events"`
+	Tools        []string `yaml:"tools"`
+	Instructions string   `yaml:"instructions"`
+}
+
+// Tool is a tool offered to the model; InputSchema is a JSON schema.
+type Tool struct {
+	Description string         `yaml:"description"`
+	InputSchema map[string]any `yaml:"input_schema"`
+}
+
+// providers lists the accepted agent.provider values.
+var providers = []string{"anthropic"}
+
+// Default returns the zero-config configuration: every default, the seed
+// routes and tools, and the values taken from the environment
+// (STRIPE_WEBHOOK_SECRET, AGENTHOOK_MODEL).
+func Default(getenv func(string) string) *Config {
+	c := &Config{
+		Addr:            defaultAddr,
+		Store:           defaultStore,
+		LogFormat:       "text",
+		MaxAttempts:     defaultMaxAttempts,
+		MaxBodyBytes:    defaultMaxBodyBytes,
+		Retention:       Duration(defaultRetention),
+		ShutdownTimeout: Duration(30 * time.Second),
+		Workers:         defaultWorkers,
+		Retry:           Retry{Base: Duration(2 * time.Second), Max: Duration(10 * time.Minute)},
+		Stripe: Stripe{
+			WebhookSecrets: splitSecrets([]string{getenv("STRIPE_WEBHOOK_SECRET")}),
+			Tolerance:      Duration(5 * time.Minute),
+		},
+		Agent: Agent{
+			Provider:  "anthropic",
+			Model:     cmp.Or(getenv("AGENTHOOK_MODEL"), DefaultModel),
+			MaxTokens: defaultMaxTokens,
+			System:    DefaultSystem,
+			Timeout:   Duration(60 * time.Second),
+		},
+		Routes: seedRoutes(),
+		Tools:  seedTools(),
+	}
+	return c
+}
+
+// Load reads the config file at path over the defaults, expands ${VAR}
+// references in its values, and validates the result. With path "" it
+// returns the validated zero-config Default.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	if path == "" {
+		c := Default(getenv)
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("config (zero-config defaults): %w", err)
+		}
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w (pass an existing file with --config, or omit it to use the zero-config defaults)", err)
+	}
+	c, err := parse(data, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parse decodes one YAML document over Default(getenv). Expansion happens
+// on the parsed node tree, never on the raw text, so a variable's value
+// is always a single scalar and cannot inject YAML structure.
+func parse(data []byte, getenv func(string) string) (*Config, error) {
+	c := Default(getenv)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return c, nil // an empty file means "all defaults"
+		}
+		return nil, fmt.Errorf("%w: fix the YAML syntax", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document (---): put the whole config in one document")
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return c, nil
+		}
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return c, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: the config must be a mapping of keys (addr:, routes:, …), not a %s", root.Line, kindName(root))
+	}
+	// yaml.v3's KnownFields only applies to Decoder.Decode, not to
+	// Node.Decode, which is needed to decode the expanded tree; checkKeys
+	// gives the same strictness, with the original line numbers.
+	if err := checkKeys(root, typeOfConfig, ""); err != nil {
+		return nil, err
+	}
+	var secrets []string
+	if err := expand(root, getenv, &secrets, map[*yaml.Node]bool{}); err != nil {
+		return nil, err
+	}
+	// Seed tools are merged with the file's tools field by field below,
+	// so decode tools separately from the rest.
+	userTools := map[string]Tool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "tools" {
+			if err := root.Content[i+1].Decode(&userTools); err != nil {
+				return nil, redact(err, secrets)
+			}
+			root.Content = slices.Delete(root.Content, i, i+2)
+			break
+		}
+	}
+	if err := root.Decode(c); err != nil {
+		return nil, redact(err, secrets)
+	}
+	for name, t := range userTools {
+		if seed, ok := c.Tools[name]; ok {
+			// Redefining only a seed tool's description (or only its
+			// schema) keeps the other half.
+			t.Description = cmp.Or(t.Description, seed.Description)
+			if t.InputSchema == nil {
+				t.InputSchema = seed.InputSchema
+			}
+		}
+		c.Tools[name] = t
+	}
+	c.Stripe.WebhookSecrets = splitSecrets(c.Stripe.WebhookSecrets)
+	c.Agent.Model = cmp.Or(c.Agent.Model, getenv("AGENTHOOK_MODEL"), DefaultModel)
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		r.Name = strings.TrimSpace(r.Name)
+		if r.Name == "" && len(r.Events) > 0 {
+			r.Name = r.Events[0]
+		}
+	}
+	return c, nil
+}
+
+// splitSecrets turns entries such as "whsec_new, whsec_old" into one
+// secret each: a comma-separated list is how an environment variable
+// carries the old and new secret during rotation.
+func splitSecrets(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for part := range strings.SplitSeq(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// redact removes expanded environment values from a decode error, which
+// may quote the offending scalar: a secret put in the wrong key must not
+// end up in a log.
+func redact(err error, values []string) error {
+	msg := err.Error()
+	changed := false
+	for _, v := range values {
+		if len(v) >= 4 && strings.Contains(msg, v) {
+			msg = strings.ReplaceAll(msg, v, "[value from environment]")
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return errors.New(msg)
+}
+
+// varRef matches ${NAME}; other uses of $ ("costs $5", JSON-schema
+// "$ref") are left alone, unlike os.Expand, which would eat them.
+var varRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// expand replaces ${NAME} in every scalar value (not mapping keys) under n
+// with getenv(NAME), recording the values substituted so errors can hide
+// them. Each node is expanded once, even when reached through an alias,
+// so an expanded value is never expanded again.
+func expand(n *yaml.Node, getenv func(string) string, values *[]string, seen map[*yaml.Node]bool) error {
+	if n == nil || seen[n] {
+		return nil
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.AliasNode:
+		return expand(n.Alias, getenv, values, seen)
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return nil
+		}
+		var bad string
+		out := varRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := ref[2 : len(ref)-1]
+			if !varName.MatchString(name) {
+				bad = ref
+				return ref
+			}
+			v := getenv(name)
+			*values = append(*values, v)
+			return v
+		})
+		if bad != "" {
+			return fmt.Errorf("line %d: %q is not a valid variable reference: use ${NAME} with letters, digits and underscores", n.Line, bad)
+		}
+		if strings.Contains(varRef.ReplaceAllString(n.Value, ""), "${") {
+			return fmt.Errorf("line %d: unterminated ${ in a value: close it with }", n.Line)
+		}
+		n.Value = out
+		// A plain scalar is re-typed from its new text, so "workers: ${N}"
+		// becomes an int. A value that would read as null stays a string,
+		// and quoted scalars always stay strings.
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+			switch out {
+			case "", "~", "null", "Null", "NULL":
+				n.Tag = "!!str"
+			default:
+				n.Tag = ""
+			}
+		}
+		return nil
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			if err := expand(n.Content[i], getenv, values, seen); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		for _, c := range n.Content {
+			if err := expand(c, getenv, values, seen); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "single value"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "mapping"
+}
+
+// Redacted returns a copy of c that is safe to print: webhook secrets and
+// the API key become "[set]" and a password in a store URL is masked.
+// Slices and the tools map are copied; tool schemas are shared.
+func (c *Config) Redacted() *Config {
+	r := *c
+	r.Stripe.WebhookSecrets = make([]string, len(c.Stripe.WebhookSecrets))
+	for i := range r.Stripe.WebhookSecrets {
+		r.Stripe.WebhookSecrets[i] = "[set]"
+	}
+	if r.Agent.APIKey != "" {
+		r.Agent.APIKey = "[set]"
+	}
+	if strings.Contains(r.Store, "://") {
+		if u, err := url.Parse(r.Store); err == nil {
+			r.Store = u.Redacted()
+		} else {
+			r.Store = "[unparseable URL]"
+		}
+	}
+	r.Routes = make([]Route, len(c.Routes))
+	for i, rt := range c.Routes {
+		rt.Events = slices.Clone(rt.Events)
+		rt.Tools = slices.Clone(rt.Tools)
+		r.Routes[i] = rt
+	}
+	r.Tools = maps.Clone(c.Tools)
+	return &r
+}

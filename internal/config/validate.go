@@ -1,0 +1,187 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Validate reports every problem with c at once, each with what to do
+// about it. It does not require a webhook secret: `agenthook check` must
+// work without one, and `serve` checks for it itself.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if strings.TrimSpace(c.Addr) == "" {
+		add("addr is empty: set a listen address such as :8000")
+	}
+	if strings.TrimSpace(c.Store) == "" {
+		add("store is empty: set a SQLite file path such as %s", defaultStore)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		add("log_format %q is not supported: use text or json", c.LogFormat)
+	}
+	if c.MaxAttempts < 1 || c.MaxAttempts > 100 {
+		add("max_attempts is %d: use a number from 1 to 100 (default %d)", c.MaxAttempts, defaultMaxAttempts)
+	}
+	if c.MaxBodyBytes < 1024 {
+		add("max_body_bytes is %d: use at least 1024 (default %d); Stripe events are often tens of KiB", c.MaxBodyBytes, defaultMaxBodyBytes)
+	}
+	if c.Retention.D() < minRetention {
+		add("retention is %s: use at least 7d (default 30d), so duplicates of an event are still recognised when Stripe retries it for up to 3 days", c.Retention)
+	}
+	if c.ShutdownTimeout.D() <= 0 {
+		add("shutdown_timeout is %s: use a positive duration such as 30s", c.ShutdownTimeout)
+	}
+	if c.Workers < 1 || c.Workers > 1000 {
+		add("workers is %d: use a number from 1 to 1000 (default %d)", c.Workers, defaultWorkers)
+	}
+	if c.Retry.Base.D() <= 0 {
+		add("retry.base is %s: use a positive duration such as 2s", c.Retry.Base)
+	}
+	if c.Retry.Max < c.Retry.Base {
+		add("retry.max (%s) is less than retry.base (%s): raise retry.max or lower retry.base", c.Retry.Max, c.Retry.Base)
+	}
+	if c.Stripe.Tolerance.D() <= 0 {
+		add("stripe.tolerance is %s: use a positive duration such as 5m (Stripe's own default)", c.Stripe.Tolerance)
+	}
+	for i, s := range c.Stripe.WebhookSecrets {
+		if strings.TrimSpace(s) == "" || strings.Contains(s, ",") {
+			// Never print the value: it is a secret.
+			add("stripe.webhook_secrets entry %d is empty or contains a comma: give one secret per entry", i+1)
+		}
+	}
+	c.validateAgent(add)
+	c.validateTools(add)
+	c.validateRoutes(add)
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateAgent(add func(string, ...any)) {
+	a := c.Agent
+	if !slices.Contains(providers, a.Provider) {
+		add("agent.provider %q is not supported: use one of %s", a.Provider, strings.Join(providers, ", "))
+	}
+	if strings.TrimSpace(a.Model) == "" {
+		add("agent.model is empty: set it, set AGENTHOOK_MODEL, or remove the key to use %s", DefaultModel)
+	}
+	if a.MaxTokens < 1 || a.MaxTokens > 128000 {
+		add("agent.max_tokens is %d: use a number from 1 to 128000 (default %d)", a.MaxTokens, defaultMaxTokens)
+	}
+	if a.Timeout.D() <= 0 {
+		add("agent.timeout is %s: use a positive duration such as 60s", a.Timeout)
+	}
+	if a.Timeout.D() > 0 && a.Timeout.D() < time.Second {
+		add("agent.timeout is %s: model requests take seconds; use at least 1s", a.Timeout)
+	}
+	if a.BaseURL != "" && !strings.HasPrefix(a.BaseURL, "http://") && !strings.HasPrefix(a.BaseURL, "https://") {
+		add("agent.base_url %q must start with http:// or https://", a.BaseURL)
+	}
+}
+
+// toolName is the rule the Anthropic API enforces on tool names; checking
+// it here turns a 400 on every event into an error at start.
+var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+func (c *Config) validateTools(add func(string, ...any)) {
+	for _, name := range slices.Sorted(maps.Keys(c.Tools)) {
+		t := c.Tools[name]
+		if !toolName.MatchString(name) {
+			add("tool %q: names may only contain letters, digits, _ and -, up to 64 characters: rename it", name)
+		}
+		if strings.TrimSpace(t.Description) == "" {
+			add("tool %q has no description: say what the tool records and when to call it; the model relies on it", name)
+		}
+		if len(t.InputSchema) == 0 {
+			add("tool %q has no input_schema: give a JSON schema with type: object and properties", name)
+		} else if typ, _ := t.InputSchema["type"].(string); typ != "object" {
+			add("tool %q: input_schema must have type: object (the model API requires it)", name)
+		}
+	}
+}
+
+func (c *Config) validateRoutes(add func(string, ...any)) {
+	if len(c.Routes) == 0 {
+		add("no routes: add at least one under routes:, or remove routes: to use the four seed routes")
+		return
+	}
+	defined := strings.Join(slices.Sorted(maps.Keys(c.Tools)), ", ")
+	names := map[string]int{}
+	patterns := map[string]int{}
+	for i, r := range c.Routes {
+		label := fmt.Sprintf("route %d", i+1)
+		name := r.Name
+		if name == "" && len(r.Events) > 0 {
+			name = r.Events[0]
+		}
+		if name != "" {
+			label += fmt.Sprintf(" (%s)", name)
+			if j, dup := names[name]; dup {
+				add("%s has the same name as route %d: give each route a distinct name", label, j)
+			}
+			names[name] = i + 1
+		}
+		if len(r.Events) == 0 {
+			add("%s has no events: list the Stripe event types it handles, e.g. events: [charge.refunded]", label)
+		}
+		for _, p := range r.Events {
+			if err := CheckPattern(p); err != nil {
+				add("%s: %w", label, err)
+				continue
+			}
+			if j, dup := patterns[p]; dup {
+				add("%s repeats event pattern %q from route %d, so it would never match there: remove one", label, p, j)
+				continue
+			}
+			patterns[p] = i + 1
+		}
+		if len(r.Tools) == 0 {
+			add("%s has no tools: name at least one tool from tools: (defined: %s)", label, defined)
+		}
+		seen := map[string]bool{}
+		for _, t := range r.Tools {
+			if _, ok := c.Tools[t]; !ok {
+				add("%s names tool %q, which is not defined under tools: (defined: %s): define it or fix the name", label, t, defined)
+			}
+			if seen[t] {
+				add("%s lists tool %q twice: list it once", label, t)
+			}
+			seen[t] = true
+		}
+	}
+}
+
+// CheckPattern reports whether p is a valid route event pattern: "*" (every
+// event), an exact event type such as "charge.dispute.created", or a prefix
+// ending in ".*" such as "charge.dispute.*". Segments are non-empty runs of
+// letters, digits, _ and -; "*" is allowed only as a whole last segment.
+func CheckPattern(p string) error {
+	if p == "" {
+		return errors.New("empty event pattern: use an event type such as charge.refunded, a prefix such as charge.*, or *")
+	}
+	if p == "*" {
+		return nil
+	}
+	segs := strings.Split(p, ".")
+	for i, s := range segs {
+		switch {
+		case s == "*" && i == len(segs)-1:
+		case s == "":
+			return fmt.Errorf("event pattern %q has an empty segment: separate segments with single dots, e.g. charge.dispute.*", p)
+		case strings.Contains(s, "*"):
+			return fmt.Errorf("event pattern %q: * may only be a whole last segment (charge.dispute.*) or the whole pattern (*)", p)
+		case strings.IndexFunc(s, badPatternRune) >= 0:
+			return fmt.Errorf("event pattern %q contains whitespace or other characters not found in Stripe event types: use letters, digits, _, - and dots", p)
+		}
+	}
+	return nil
+}
+
+func badPatternRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+}

@@ -1,0 +1,148 @@
+// Package route decides which route handles a Stripe event and builds the
+// message the model sees for it. Routes come from config; this package
+// resolves their tool names once, at start, so a bad config fails before
+// any event arrives.
+package route
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
+
+	"github.com/agenthook/agenthook/internal/config"
+)
+
+// Tool is a tool offered to the model for a route.
+type Tool struct {
+	Name        string
+	Description string
+	InputSchema map[string]any
+}
+
+// Route is a config route with its tools resolved.
+type Route struct {
+	Name         string
+	Events       []string
+	Tools        []Tool
+	Instructions string
+}
+
+// Table matches event types to routes. It is immutable after New and safe
+// for concurrent use. Routes it returns share memory with it: treat them
+// as read-only.
+type Table struct {
+	routes []Route
+	// exact maps an exact pattern to the index of the first route that
+	// lists it, so exact matches are one lookup.
+	exact map[string]int
+}
+
+// New builds a Table from cfg's routes, resolving tool names to tools.
+// It checks what it depends on (patterns, tool names) itself, so a
+// hand-built Config cannot produce a Table that fails later.
+func New(cfg *config.Config) (*Table, error) {
+	t := &Table{exact: map[string]int{}}
+	for i, cr := range cfg.Routes {
+		r := Route{Name: cr.Name, Events: cr.Events, Instructions: cr.Instructions}
+		if r.Name == "" && len(cr.Events) > 0 {
+			r.Name = cr.Events[0]
+		}
+		label := fmt.Sprintf("route %d (%s)", i+1, r.Name)
+		if len(cr.Events) == 0 {
+			return nil, fmt.Errorf("%s has no events: list the Stripe event types it handles", label)
+		}
+		if len(cr.Tools) == 0 {
+			return nil, fmt.Errorf("%s has no tools: name at least one tool from tools:", label)
+		}
+		for _, p := range cr.Events {
+			if err := config.CheckPattern(p); err != nil {
+				return nil, fmt.Errorf("%s: %w", label, err)
+			}
+			if _, dup := t.exact[p]; !dup && !isWildcard(p) {
+				t.exact[p] = i
+			}
+		}
+		for _, name := range cr.Tools {
+			ct, ok := cfg.Tools[name]
+			if !ok {
+				return nil, fmt.Errorf("%s names tool %q, which is not defined under tools: define it or fix the name", label, name)
+			}
+			r.Tools = append(r.Tools, Tool{Name: name, Description: ct.Description, InputSchema: ct.InputSchema})
+		}
+		t.routes = append(t.routes, r)
+	}
+	return t, nil
+}
+
+func isWildcard(p string) bool { return p == "*" || strings.HasSuffix(p, ".*") }
+
+// Match returns the route for eventType. A route listing the exact type
+// wins over any wildcard, so "charge.dispute.created" can be special-cased
+// next to a "charge.dispute.*" catch-all whatever their order; among
+// wildcards the first matching route in config order wins.
+func (t *Table) Match(eventType string) (Route, bool) {
+	if i, ok := t.exact[eventType]; ok {
+		return t.routes[i], true
+	}
+	for _, r := range t.routes {
+		for _, p := range r.Events {
+			if isWildcard(p) && Match(p, eventType) {
+				return r, true
+			}
+		}
+	}
+	return Route{}, false
+}
+
+// Routes returns the routes in config order.
+func (t *Table) Routes() []Route {
+	out := make([]Route, len(t.routes))
+	copy(out, t.routes)
+	return out
+}
+
+// Print writes the routes as a table, as `agenthook check` shows them.
+func (t *Table) Print(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUTE\tEVENTS\tTOOLS\tINSTRUCTIONS")
+	for _, r := range t.routes {
+		names := make([]string, len(r.Tools))
+		for i, tool := range r.Tools {
+			names[i] = tool.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, strings.Join(r.Events, ","), strings.Join(names, ","), abbreviate(r.Instructions, 60))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("print routes: %w", err)
+	}
+	return nil
+}
+
+// abbreviate collapses whitespace (tabs would break the table) and cuts s
+// to at most n runes.
+func abbreviate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "-"
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimRight(string(r[:n-1]), " ") + "…"
+}
+
+// Match reports whether eventType matches pattern: "*" matches every
+// type, "a.b.*" matches types that start with "a.b." and have at least one
+// more segment, and any other pattern matches only itself.
+func Match(pattern, eventType string) bool {
+	if pattern == "*" {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok && strings.HasSuffix(prefix, ".") {
+		return len(eventType) > len(prefix) && strings.HasPrefix(eventType, prefix)
+	}
+	return pattern == eventType
+}
