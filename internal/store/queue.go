@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+)
+
+// DispatchArgs is the queue job for one event. It carries only the id: the
+// payload lives in the event row, written in the same commit.
+type DispatchArgs struct {
+	EventID string `json:"event_id"`
+}
+
+// Kind names the job for River.
+func (DispatchArgs) Kind() string { return "agenthook.dispatch" }
+
+// cleanupArgs is the periodic retention job.
+type cleanupArgs struct{}
+
+func (cleanupArgs) Kind() string { return "agenthook.cleanup" }
+
+func (s *Store) newRiver() error {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &dispatchWorker{s: s})
+	river.AddWorker(workers, &cleanupWorker{s: s})
+	cfg := &river.Config{
+		Logger:                      slog.New(minLevel{slog.LevelWarn, s.log.Handler()}).With("component", "queue"),
+		MaxAttempts:                 s.opts.MaxAttempts,
+		Workers:                     workers,
+		FetchPollInterval:           s.opts.PollInterval,
+		FetchCooldown:               10 * time.Millisecond,
+		JobTimeout:                  s.opts.JobTimeout,
+		CompletedJobRetentionPeriod: s.opts.Retention,
+		CancelledJobRetentionPeriod: s.opts.Retention,
+		DiscardedJobRetentionPeriod: s.opts.Retention,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return cleanupArgs{}, nil },
+				&river.PeriodicJobOpts{ID: "agenthook.cleanup", RunOnStart: true}),
+		},
+	}
+	if s.opts.Handler != nil {
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}}
+	}
+	client, err := river.NewClient(riversqlite.New(s.db), cfg)
+	if err != nil {
+		return fmt.Errorf("store: queue client: %w", err)
+	}
+	s.river = client
+	return nil
+}
+
+// Start recovers jobs a killed process left running and starts the workers.
+func (s *Store) Start(ctx context.Context) error {
+	if s.opts.Handler == nil {
+		return errors.New("store: Start needs a Handler")
+	}
+	if err := s.recoverRunning(ctx); err != nil {
+		return err
+	}
+	// River treats the end of Start's context as a hard stop that cancels
+	// running jobs. Shutdown is Stop's business (soft first, then hard), so
+	// the caller's cancellation must not reach River directly.
+	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("store: start workers: %w", err)
+	}
+	s.started.Store(true)
+	return nil
+}
+
+// Stop lets in-flight dispatches finish until ctx is done, then cancels the
+// rest, which go back to the queue without losing an attempt.
+func (s *Store) Stop(ctx context.Context) error {
+	if !s.started.Load() {
+		return nil
+	}
+	s.stopping.Store(true)
+	err := s.river.Stop(ctx)
+	if err == nil {
+		return nil
+	}
+	s.log.Warn("store: dispatches still running at the shutdown deadline; cancelling them (they stay queued)")
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.river.StopAndCancel(cctx); err != nil {
+		return fmt.Errorf("store: stop workers: %w", err)
+	}
+	return nil
+}
+
+// recoverRunning puts back jobs that a killed process left running. The
+// embedded store has one owner (the lock), so at start nothing can really be
+// running: each such job was cut off mid-flight. The attempt it used stays
+// counted, and the cut is journaled.
+func (s *Store) recoverRunning(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: recover: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, attempts FROM agenthook_event WHERE status = ?`), string(StatusRunning))
+	if err != nil {
+		return fmt.Errorf("store: recover: %w", err)
+	}
+	type cut struct {
+		id      string
+		attempt int
+	}
+	var cuts []cut
+	for rows.Next() {
+		var c cut
+		if err := rows.Scan(&c.id, &c.attempt); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: recover: %w", err)
+		}
+		cuts = append(cuts, c)
+	}
+	rows.Close()
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE river_job SET state = 'available', scheduled_at = ? WHERE state = 'running' AND kind = ?`),
+		time.Now().UTC(), DispatchArgs{}.Kind()); err != nil {
+		return fmt.Errorf("store: recover jobs: %w", err)
+	}
+	for _, c := range cuts {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, updated_at = ? WHERE id = ?`), string(StatusQueued), nowMicro(), c.id); err != nil {
+			return fmt.Errorf("store: recover event %s: %w", c.id, err)
+		}
+		if err := s.record(ctx, tx, c.id, c.attempt, "interrupted", map[string]string{
+			"error": "the process stopped during this attempt (crash or kill); the event was re-queued at start",
+		}); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: recover: %w", err)
+	}
+	if len(cuts) > 0 {
+		s.log.Info("store: re-queued events left running by a previous process", "count", len(cuts))
+	}
+	return nil
+}
+
+type dispatchWorker struct {
+	river.WorkerDefaults[DispatchArgs]
+	s *Store
+}
+
+func (w *dispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs]) error {
+	return w.s.work(ctx, job)
+}
+
+// NextRetry applies the delay the failed attempt chose (backoff or the API's
+// retry-after, whichever is later). River asks right after Work returns.
+func (w *dispatchWorker) NextRetry(job *river.Job[DispatchArgs]) time.Time {
+	w.s.retryMu.Lock()
+	defer w.s.retryMu.Unlock()
+	at, ok := w.s.retryAt[job.ID]
+	delete(w.s.retryAt, job.ID)
+	if !ok {
+		return time.Time{}
+	}
+	// River replaces a time already past with its default policy (attempt⁴
+	// seconds), which would turn a short backoff into a long one when the
+	// bookkeeping after the attempt took longer than the delay itself.
+	if soon := time.Now().Add(time.Millisecond); at.Before(soon) {
+		return soon
+	}
+	return at
+}
+
+// retryDelay is exponential backoff with jitter, floored by the API's
+// retry-after: attempt 1 waits about base, each further attempt doubles it,
+// capped at max. Jitter spreads a burst of failures so they do not return
+// together.
+func (s *Store) retryDelay(attempt int, retryAfter time.Duration) time.Duration {
+	d := s.opts.RetryBase
+	for i := 1; i < attempt && d < s.opts.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.opts.RetryMax)
+	d = d/2 + rand.N(d/2+1) // jitter in [d/2, d]
+	return max(d, retryAfter)
+}
+
+func (s *Store) work(ctx context.Context, job *river.Job[DispatchArgs]) error {
+	id := job.Args.EventID
+	attempt := job.Attempt
+	ev, err := s.Event(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// Deleted by retention while queued: nothing to do.
+		return river.JobCancel(fmt.Errorf("event %s no longer stored", id))
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, attempts = ?, updated_at = ? WHERE id = ?`),
+		string(StatusRunning), attempt, nowMicro(), id); err != nil {
+		return fmt.Errorf("store: mark %s running: %w", id, err)
+	}
+
+	run := &Run{Event: ev, Attempt: attempt, store: s}
+	start := time.Now()
+	herr := s.opts.Handler.Dispatch(ctx, run)
+	latency := time.Since(start)
+
+	if herr == nil {
+		return s.complete(ctx, job, run, latency)
+	}
+	return s.fail(ctx, job, run, herr, latency)
+}
+
+// complete marks the event done and the job completed in one transaction, so
+// a crash cannot leave a finished dispatch to be run again.
+func (s *Store) complete(ctx context.Context, job *river.Job[DispatchArgs], run *Run, latency time.Duration) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = '', updated_at = ? WHERE id = ?`),
+		string(StatusDone), nowMicro(), run.Event.ID); err != nil {
+		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
+	}
+	if _, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job); err != nil {
+		return fmt.Errorf("store: complete job for %s: %w", run.Event.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
+	}
+	s.log.Info("dispatch", "id", run.Event.ID, "type", run.Event.Type, "status", StatusDone, "attempt", run.Attempt, "latency_ms", latency.Milliseconds())
+	return nil
+}
+
+type retryAfterer interface{ RetryAfter() time.Duration }
+type permanenter interface{ Permanent() bool }
+
+// fail records a failed attempt and tells River what to do next.
+func (s *Store) fail(ctx context.Context, job *river.Job[DispatchArgs], run *Run, herr error, latency time.Duration) error {
+	id := run.Event.ID
+	// A dispatch cut by shutdown goes back to the queue; River does not
+	// count the attempt.
+	if s.stopping.Load() && ctx.Err() != nil {
+		s.setStatus(context.WithoutCancel(ctx), id, StatusQueued, "")
+		s.log.Info("dispatch", "id", id, "type", run.Event.Type, "status", StatusQueued, "reason", "shutdown")
+		return herr
+	}
+	var p permanenter
+	permanent := errors.As(herr, &p) && p.Permanent()
+	status := StatusRetrying
+	if permanent || job.Attempt >= job.MaxAttempts {
+		status = StatusDead
+	}
+	var retryAfter time.Duration
+	var ra retryAfterer
+	if errors.As(herr, &ra) {
+		retryAfter = ra.RetryAfter()
+	}
+	var next time.Time
+	if status == StatusRetrying {
+		next = time.Now().Add(s.retryDelay(job.Attempt, retryAfter))
+		s.retryMu.Lock()
+		s.retryAt[job.ID] = next
+		s.retryMu.Unlock()
+	}
+	wctx := context.WithoutCancel(ctx)
+	s.setStatus(wctx, id, status, herr.Error())
+	attrs := []any{"id", id, "type", run.Event.Type, "status", status, "attempt", job.Attempt, "latency_ms", latency.Milliseconds(), "err", herr.Error()}
+	if !next.IsZero() {
+		attrs = append(attrs, "retry_in", time.Until(next).Round(time.Millisecond).String())
+	}
+	s.log.Warn("dispatch", attrs...)
+	if permanent {
+		return river.JobCancel(herr)
+	}
+	return herr
+}
+
+func (s *Store) setStatus(ctx context.Context, id string, status Status, lastErr string) {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`),
+		string(status), lastErr, nowMicro(), id); err != nil {
+		s.log.Error("store: set status", "id", id, "status", status, "err", err)
+	}
+}
+
+type cleanupWorker struct {
+	river.WorkerDefaults[cleanupArgs]
+	s *Store
+}
+
+// Work deletes events and journals older than the retention period. River's
+// own cleaner removes finished jobs after the same period.
+func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[cleanupArgs]) error {
+	n, err := w.s.Cleanup(ctx, time.Now().Add(-w.s.opts.Retention))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.s.log.Info("store: retention cleanup", "deleted_events", n)
+	}
+	return nil
+}
+
+// Cleanup deletes events received before cutoff, with their journals, and
+// returns how many went. Events still queued or running are kept.
+func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: cleanup: %w", err)
+	}
+	defer tx.Rollback()
+	const keep = `status NOT IN ('queued', 'running', 'retrying')`
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM agenthook_step WHERE event_id IN (SELECT id FROM agenthook_event WHERE received_at < ? AND `+keep+`)`), cutoff.UnixMicro()); err != nil {
+		return 0, fmt.Errorf("store: cleanup journal: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM agenthook_event WHERE received_at < ? AND `+keep), cutoff.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("store: cleanup events: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, tx.Commit()
+}
+
+// minLevel drops records below a level: River narrates its life at info
+// level, which would drown agenthook's one line per event.
+type minLevel struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{m.min, m.Handler.WithAttrs(attrs)}
+}
+
+func (m minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{m.min, m.Handler.WithGroup(name)}
+}

@@ -1,0 +1,307 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agenthook/agenthook/internal/store"
+)
+
+func open(t testing.TB, opts store.Options) *store.Store {
+	t.Helper()
+	if opts.Location == "" {
+		opts.Location = filepath.Join(t.TempDir(), "data", "agenthook.db")
+	}
+	s, err := store.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return s
+}
+
+func incoming(id string) store.Incoming {
+	return store.Incoming{ID: id, Type: "charge.dispute.created", Created: 1786000000, Route: "charge.dispute.created",
+		Payload: []byte(`{"id":"` + id + `","type":"charge.dispute.created"}`)}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func status(t testing.TB, s *store.Store, id string) store.Status {
+	t.Helper()
+	ev, err := s.Event(context.Background(), id)
+	if err != nil {
+		t.Fatalf("event %s: %v", id, err)
+	}
+	return ev.Status
+}
+
+func TestDedupeConcurrentDeliveries(t *testing.T) {
+	s := open(t, store.Options{})
+	ctx := context.Background()
+	const n = 100
+	var queued, dup atomic.Int32
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			out, err := s.Ingest(ctx, incoming("evt_same"))
+			if err != nil {
+				t.Errorf("ingest: %v", err)
+				return
+			}
+			switch out {
+			case store.Queued:
+				queued.Add(1)
+			case store.Duplicate:
+				dup.Add(1)
+			default:
+				t.Errorf("unexpected outcome %q", out)
+			}
+		})
+	}
+	wg.Wait()
+	if queued.Load() != 1 || dup.Load() != n-1 {
+		t.Fatalf("queued=%d duplicate=%d, want 1 and %d", queued.Load(), dup.Load(), n-1)
+	}
+	jobs, err := s.CountJobs(ctx, "evt_same")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jobs != 1 {
+		t.Fatalf("jobs for evt_same = %d, want exactly 1", jobs)
+	}
+}
+
+func TestIgnoredIsStoredWithoutJob(t *testing.T) {
+	s := open(t, store.Options{})
+	ctx := context.Background()
+	in := incoming("evt_ignored")
+	in.Route = ""
+	out, err := s.Ingest(ctx, in)
+	if err != nil || out != store.Ignored {
+		t.Fatalf("ingest = %q, %v; want ignored", out, err)
+	}
+	ev, err := s.Event(ctx, "evt_ignored")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status != store.StatusIgnored || string(ev.Payload) != string(in.Payload) {
+		t.Fatalf("stored %+v", ev)
+	}
+	if n, _ := s.CountJobs(ctx, "evt_ignored"); n != 0 {
+		t.Fatalf("ignored event has %d jobs", n)
+	}
+	// A later route can pick it up.
+	if err := s.Replay(ctx, "evt_ignored", "charge.dispute.created"); err != nil {
+		t.Fatalf("replay ignored with a route: %v", err)
+	}
+	if st := status(t, s, "evt_ignored"); st != store.StatusQueued {
+		t.Fatalf("after replay status = %s", st)
+	}
+}
+
+// The committed row survives closing and reopening: what Ingest acknowledged
+// is on disk.
+func TestIngestIsDurable(t *testing.T) {
+	loc := filepath.Join(t.TempDir(), "agenthook.db")
+	s, err := store.Open(context.Background(), store.Options{Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if _, err := s.Ingest(context.Background(), incoming(fmt.Sprintf("evt_%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s2 := open(t, store.Options{Location: loc})
+	for i := range 50 {
+		if st := status(t, s2, fmt.Sprintf("evt_%d", i)); st != store.StatusQueued {
+			t.Fatalf("evt_%d status %s after reopen", i, st)
+		}
+	}
+}
+
+func TestSecondOwnerIsRefused(t *testing.T) {
+	loc := filepath.Join(t.TempDir(), "agenthook.db")
+	open(t, store.Options{Location: loc})
+	_, err := store.Open(context.Background(), store.Options{Location: loc})
+	if err == nil || !strings.Contains(err.Error(), "in use by another agenthook") {
+		t.Fatalf("second open: %v, want in-use error", err)
+	}
+}
+
+type apiError struct {
+	msg        string
+	retryAfter time.Duration
+	permanent  bool
+}
+
+func (e *apiError) Error() string             { return e.msg }
+func (e *apiError) RetryAfter() time.Duration { return e.retryAfter }
+func (e *apiError) Permanent() bool           { return e.permanent }
+
+func TestDispatchRetriesThenDone(t *testing.T) {
+	var calls atomic.Int32
+	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
+		n := calls.Add(1)
+		if err := run.Record(ctx, "model_request", map[string]int{"call": int(n)}); err != nil {
+			return err
+		}
+		if n < 3 {
+			return &apiError{msg: "529 overloaded"}
+		}
+		return nil
+	})
+	s := open(t, store.Options{Handler: h, RetryBase: 5 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ingest(ctx, incoming("evt_retry")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "done", func() bool { return status(t, s, "evt_retry") == store.StatusDone })
+	ev, _ := s.Event(ctx, "evt_retry")
+	if ev.Attempts != 3 || calls.Load() != 3 {
+		t.Fatalf("attempts=%d calls=%d, want 3", ev.Attempts, calls.Load())
+	}
+	if len(ev.Steps) != 3 || ev.Steps[2].Attempt != 3 {
+		t.Fatalf("journal %+v", ev.Steps)
+	}
+	if ev.LastError != "" {
+		t.Fatalf("last_error %q after success", ev.LastError)
+	}
+}
+
+func TestPermanentErrorIsDeadAtOnce(t *testing.T) {
+	var calls atomic.Int32
+	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
+		calls.Add(1)
+		return &apiError{msg: "400 invalid_request_error: bad tool schema", permanent: true}
+	})
+	s := open(t, store.Options{Handler: h, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Ingest(ctx, incoming("evt_dead"))
+	waitFor(t, "dead", func() bool { return status(t, s, "evt_dead") == store.StatusDead })
+	ev, _ := s.Event(ctx, "evt_dead")
+	if calls.Load() != 1 || !strings.Contains(ev.LastError, "bad tool schema") {
+		t.Fatalf("calls=%d last_error=%q", calls.Load(), ev.LastError)
+	}
+	// Replay queues it again.
+	if err := s.Replay(ctx, "evt_dead", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "second dispatch", func() bool { return calls.Load() == 2 })
+	waitFor(t, "dead again", func() bool { return status(t, s, "evt_dead") == store.StatusDead })
+}
+
+func TestMaxAttemptsThenDead(t *testing.T) {
+	var calls atomic.Int32
+	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
+		calls.Add(1)
+		return errors.New("500 internal server error")
+	})
+	s := open(t, store.Options{Handler: h, MaxAttempts: 3, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Ingest(ctx, incoming("evt_max"))
+	waitFor(t, "dead", func() bool { return status(t, s, "evt_max") == store.StatusDead })
+	if calls.Load() != 3 {
+		t.Fatalf("calls = %d, want 3", calls.Load())
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
+		mu.Lock()
+		times = append(times, time.Now())
+		n := len(times)
+		mu.Unlock()
+		if n == 1 {
+			return &apiError{msg: "429 rate limited", retryAfter: 1500 * time.Millisecond}
+		}
+		return nil
+	})
+	s := open(t, store.Options{Handler: h, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Ingest(ctx, incoming("evt_ra"))
+	waitFor(t, "done", func() bool { return status(t, s, "evt_ra") == store.StatusDone })
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := times[1].Sub(times[0]); gap < 1500*time.Millisecond {
+		t.Fatalf("retried after %v, sooner than retry-after 1.5s", gap)
+	}
+}
+
+func TestCleanupKeepsInFlight(t *testing.T) {
+	s := open(t, store.Options{})
+	ctx := context.Background()
+	s.Ingest(ctx, incoming("evt_inflight"))
+	in := incoming("evt_old")
+	in.Route = ""
+	s.Ingest(ctx, in)
+	n, err := s.Cleanup(ctx, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("deleted %d, want 1 (the ignored one)", n)
+	}
+	if _, err := s.Event(ctx, "evt_old"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("evt_old still there: %v", err)
+	}
+	if st := status(t, s, "evt_inflight"); st != store.StatusQueued {
+		t.Fatalf("in-flight event: %s", st)
+	}
+}
+
+func BenchmarkIngest(b *testing.B) {
+	s := open(b, store.Options{})
+	ctx := context.Background()
+	payload := []byte(strings.Repeat("x", 3000))
+	var seq atomic.Int64
+	b.SetParallelism(16) // 16×GOMAXPROCS concurrent requests, as under HTTP load
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("evt_bench_%d", seq.Add(1))
+			if _, err := s.Ingest(ctx, store.Incoming{ID: id, Type: "charge.refunded", Route: "charge.refunded", Payload: payload}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
