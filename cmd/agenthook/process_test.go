@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agenthook/agenthook/internal/modeltest"
+	"github.com/agenthook/agenthook/internal/stripeevent"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/agenthook once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "agenthook-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "agenthook")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *syncBuffer
+	done   chan error
+}
+
+func startProc(t *testing.T, env map[string]string, storePath string) *proc {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(binary(t), "serve", "--addr", addr, "--store", storePath)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p := &proc{cmd: cmd, base: "http://" + addr, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	waitUntil(t, "process ready", func() bool {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("serve exited: %v\n%s", err, p.stderr.String())
+		default:
+		}
+		code, _ := httpGet(p.base + "/readyz")
+		return code == 200
+	})
+	return p
+}
+
+// TestKillDuringModelCallThenRestart kills serve with SIGKILL while the model
+// call is in flight, restarts it on the same store, and sees the event
+// dispatched, with the cut attempt journaled.
+func TestKillDuringModelCallThenRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	block := make(chan struct{})
+	defer close(block)
+	fake := modeltest.NewAnthropic(modeltest.Reply{Block: block})
+	defer fake.Close()
+	env := baseEnv(fake)
+	storePath := filepath.Join(t.TempDir(), "data", "agenthook.db")
+
+	p1 := startProc(t, env, storePath)
+	body, id, _ := stripeevent.NewEvent("charge.dispute.created", time.Now())
+	if code, m := post(t, p1.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now())); code != 200 || m["status"] != "queued" {
+		t.Fatalf("deliver: %d %v", code, m)
+	}
+	select {
+	case <-fake.Started():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the model was never called")
+	}
+	if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p1.done
+	p1.done <- nil
+
+	p2 := startProc(t, env, storePath)
+	var ev map[string]any
+	waitUntil(t, "dispatched after restart", func() bool {
+		_, ev = getEvent(t, p2.base, id, "")
+		return ev["status"] == "done"
+	})
+	if n := len(fake.Requests()); n != 2 {
+		t.Fatalf("model requests = %d, want 2 (cut one + retry)", n)
+	}
+	if ev["attempts"] != 2.0 {
+		t.Fatalf("attempts = %v, want 2", ev["attempts"])
+	}
+	var kinds []string
+	for _, s := range ev["steps"].([]any) {
+		kinds = append(kinds, s.(map[string]any)["kind"].(string))
+	}
+	if fmt.Sprint(kinds) != "[interrupted model_request decision]" {
+		t.Fatalf("journal %v, want the interruption then the dispatch", kinds)
+	}
+}
+
+// TestSIGTERMLetsInFlightFinish sends SIGTERM during a model call: the call
+// finishes, the process exits cleanly, and a restart does not dispatch again.
+func TestSIGTERMLetsInFlightFinish(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	fake := modeltest.NewAnthropic(modeltest.Reply{Delay: 700 * time.Millisecond})
+	defer fake.Close()
+	env := baseEnv(fake)
+	storePath := filepath.Join(t.TempDir(), "agenthook.db")
+	p1 := startProc(t, env, storePath)
+	body, id, _ := stripeevent.NewEvent("charge.refunded", time.Now())
+	post(t, p1.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now()))
+	select {
+	case <-fake.Started():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the model was never called")
+	}
+	p1.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p1.done:
+		p1.done <- err
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p1.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit after SIGTERM")
+	}
+	p2 := startProc(t, env, storePath)
+	_, ev := getEvent(t, p2.base, id, "")
+	if ev["status"] != "done" || len(fake.Requests()) != 1 {
+		t.Fatalf("after SIGTERM: status %v, model requests %d; want done and 1\n%s", ev["status"], len(fake.Requests()), p1.stderr.String())
+	}
+	if !bytes.Contains([]byte(p1.stderr.String()), []byte("shutting down")) {
+		t.Fatalf("no shutdown log line:\n%s", p1.stderr.String())
+	}
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/agenthook/agenthook/internal/agent/anthropic"
+	"github.com/agenthook/agenthook/internal/config"
+	"github.com/agenthook/agenthook/internal/dispatch"
+	"github.com/agenthook/agenthook/internal/route"
+	"github.com/agenthook/agenthook/internal/server"
+	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/stripeevent"
+)
+
+// serve wires the pipeline: server (receive) → store (durable queue) →
+// dispatch (route → agent → journal), and runs until ctx ends.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	configPath := fs.String("config", "", "YAML config file (default: zero-config seed routes)")
+	addr := fs.String("addr", "", "listen address (default :8000)")
+	storeLoc := fs.String("store", "", "SQLite file for events and queue (default agenthook-data/agenthook.db)")
+	maxAttempts := fs.Int("max-attempts", 0, "attempts before an event is dead (default 8)")
+	logFormat := fs.String("log-format", "", "log format: text or json (default text)")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	set := setFlags(fs)
+	if set["addr"] {
+		cfg.Addr = *addr
+	}
+	if set["store"] {
+		cfg.Store = *storeLoc
+	}
+	if set["max-attempts"] {
+		cfg.MaxAttempts = *maxAttempts
+	}
+	if set["log-format"] {
+		cfg.LogFormat = *logFormat
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.LogFormat, stderr)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Stripe.WebhookSecrets) == 0 {
+		return errors.New("no webhook secret: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret (whsec_…; `stripe listen` prints one), or stripe.webhook_secrets in the config")
+	}
+	routes, err := route.New(cfg)
+	if err != nil {
+		return err
+	}
+	// The SDK reads these variables itself too; passing them through getenv
+	// keeps run() free of hidden process state.
+	apiKey := cmp.Or(cfg.Agent.APIKey, getenv("ANTHROPIC_API_KEY"))
+	if apiKey == "" {
+		log.Warn("ANTHROPIC_API_KEY is not set: model requests will fail with 401 and events will go dead; set it, or agent.api_key")
+	}
+	provider := anthropic.New(anthropic.Options{
+		APIKey:  apiKey,
+		BaseURL: cmp.Or(cfg.Agent.BaseURL, getenv("ANTHROPIC_BASE_URL")),
+		Timeout: cfg.Agent.Timeout.D(),
+	})
+	disp := &dispatch.Dispatcher{
+		Routes:    routes,
+		Provider:  provider,
+		Model:     cfg.Agent.Model,
+		System:    cfg.Agent.System,
+		MaxTokens: cfg.Agent.MaxTokens,
+		Log:       log,
+	}
+	st, err := store.Open(ctx, store.Options{
+		Location:    cfg.Store,
+		MaxAttempts: cfg.MaxAttempts,
+		Workers:     cfg.Workers,
+		RetryBase:   cfg.Retry.Base.D(),
+		RetryMax:    cfg.Retry.Max.D(),
+		Retention:   cfg.Retention.D(),
+		Handler:     disp,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	shutdownTimeout := cfg.ShutdownTimeout.D()
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout+15*time.Second)
+		defer cancel()
+		if err := st.Close(cctx); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+
+	var ready atomic.Bool
+	handler := server.New(server.Deps{
+		Log:          log,
+		Store:        st,
+		Verifier:     &stripeevent.Verifier{Secrets: cfg.Stripe.WebhookSecrets, Tolerance: cfg.Stripe.Tolerance.D()},
+		Routes:       routes,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		AdminToken:   getenv("AGENTHOOK_ADMIN_TOKEN"),
+		Ready:        ready.Load,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another process using the port? choose one with --addr)", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	if err := st.Start(ctx); err != nil {
+		srv.Close()
+		return err
+	}
+	ready.Store(true)
+	log.Info("agenthook serving", "addr", ln.Addr().String(), "store", cfg.Store, "routes", len(routes.Routes()),
+		"provider", cfg.Agent.Provider, "model", cfg.Agent.Model, "workers", cfg.Workers, "secrets", len(cfg.Stripe.WebhookSecrets))
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("shutting down: intake stops, in-flight dispatches get until the deadline", "deadline", shutdownTimeout.String())
+	ready.Store(false)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer wcancel()
+	if err := st.Stop(wctx); err != nil {
+		log.Error("stop workers", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	default:
+		return nil, fmt.Errorf("unknown log format %q: use text or json", format)
+	}
+}
