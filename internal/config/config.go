@@ -23,8 +23,9 @@ import (
 )
 
 // DefaultModel is the model used when neither the config file nor
-// AGENTHOOK_MODEL names one.
-const DefaultModel = "claude-sonnet-4-5"
+// AGENTHOOK_MODEL names one: the SDK's current Sonnet (claude-sonnet-4-5 is
+// deprecated, end of life 2026-11-30).
+const DefaultModel = "claude-sonnet-5-5"
 
 // Defaults that are referred to by more than one place.
 const (
