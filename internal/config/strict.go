@@ -40,7 +40,7 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 			}
 			f, ok := fieldByTag(t, key.Value)
 			if !ok {
-				return fmt.Errorf("line %d: unknown key %q %s (valid keys: %s): fix the spelling or remove it; docs/config.md lists every key",
+				return fmt.Errorf("line %d: unknown key %q %s (valid keys: %s): fix the spelling or remove it; the README lists every key",
 					key.Line, key.Value, where(path), strings.Join(tags(t), ", "))
 			}
 			if err := checkKeys(val, f.Type, join(path, key.Value)); err != nil {
