@@ -27,7 +27,6 @@ type Event struct {
 	// Payload is the exact body Stripe sent. It is not part of the API's
 	// JSON: it holds customer data.
 	Payload []byte `json:"-"`
-	jobID   sql.NullInt64
 }
 
 // Step is one journal entry: something that happened while dispatching.
@@ -76,9 +75,9 @@ func (s *Store) record(ctx context.Context, q querier, eventID string, attempt i
 func (s *Store) Event(ctx context.Context, id string) (*Event, error) {
 	ev := &Event{ID: id}
 	var received, updated int64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT type, created, livemode, received_at, route, status, attempts, last_error, updated_at, payload, job_id
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT type, created, livemode, received_at, route, status, attempts, last_error, updated_at, payload
 		FROM agenthook_event WHERE id = ?`), id).
-		Scan(&ev.Type, &ev.Created, &ev.Livemode, &received, &ev.Route, &ev.Status, &ev.Attempts, &ev.LastError, &updated, &ev.Payload, &ev.jobID)
+		Scan(&ev.Type, &ev.Created, &ev.Livemode, &received, &ev.Route, &ev.Status, &ev.Attempts, &ev.LastError, &updated, &ev.Payload)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -143,12 +142,8 @@ func (s *Store) Replay(ctx context.Context, id, route string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: %s changed state meanwhile", ErrNotReplayable, id)
 	}
-	job, err := s.river.InsertTx(ctx, tx, DispatchArgs{EventID: id}, s.insertOpts())
-	if err != nil {
+	if _, err := s.river.InsertTx(ctx, tx, DispatchArgs{EventID: id}, s.insertOpts()); err != nil {
 		return fmt.Errorf("store: replay %s: insert job: %w", id, err)
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE agenthook_event SET job_id = ? WHERE id = ?`), job.Job.ID, id); err != nil {
-		return fmt.Errorf("store: replay %s: %w", id, err)
 	}
 	if err := s.record(ctx, tx, id, ev.Attempts, "replay", map[string]any{"previous_status": ev.Status, "route": route}); err != nil {
 		return err
@@ -159,14 +154,16 @@ func (s *Store) Replay(ctx context.Context, id, route string) error {
 // JobState returns the queue state of the event's current job ("" if none).
 // It is for tests and diagnostics.
 func (s *Store) JobState(ctx context.Context, id string) (rivertype.JobState, int, error) {
-	ev, err := s.Event(ctx, id)
-	if err != nil {
-		return "", 0, err
-	}
-	if !ev.jobID.Valid {
+	var jobID int64
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT id FROM river_job WHERE kind = ? AND json_extract(args, '$.event_id') = ?
+		ORDER BY id DESC LIMIT 1`), DispatchArgs{}.Kind(), id).Scan(&jobID)
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", 0, nil
 	}
-	job, err := s.river.JobGet(ctx, ev.jobID.Int64)
+	if err != nil {
+		return "", 0, fmt.Errorf("store: job for %s: %w", id, err)
+	}
+	job, err := s.river.JobGet(ctx, jobID)
 	if err != nil {
 		return "", 0, fmt.Errorf("store: job for %s: %w", id, err)
 	}

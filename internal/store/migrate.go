@@ -23,7 +23,6 @@ var migrations = []string{
 		status      TEXT NOT NULL,
 		attempts    INTEGER NOT NULL DEFAULT 0,
 		last_error  TEXT NOT NULL DEFAULT '',
-		job_id      INTEGER,
 		updated_at  INTEGER NOT NULL,
 		payload     BLOB NOT NULL
 	);
