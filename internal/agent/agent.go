@@ -1,6 +1,7 @@
-// Package agent asks a model what to do about an event. A Provider sends one
-// request (instructions, the event, the tools the route allows) and returns
-// the model's decision: the tool it chose and the input it gave.
+// Package agent runs the agent loop: a model round, the tool calls it asks
+// for, their results back to the model, until it is done. A Provider sends
+// one round (the conversation so far and the tools the route allows) and
+// returns the model's reply in a provider-neutral form.
 //
 // Providers report failures as *Error so that the queue can tell a retryable
 // failure (rate limit, overload, 5xx, network) from a permanent one (bad
@@ -11,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -19,15 +21,78 @@ type Tool struct {
 	Name        string
 	Description string
 	InputSchema map[string]any
+	// InputFrom maps input fields to CEL expressions over the event; only
+	// the offline provider uses it.
+	InputFrom map[string]string
 }
 
-// Request is one model request.
+// Role is who wrote a message.
+type Role string
+
+const (
+	User      Role = "user"
+	Assistant Role = "assistant"
+)
+
+// Block kinds.
+const (
+	TextBlock       = "text"
+	ToolUseBlock    = "tool_use"
+	ToolResultBlock = "tool_result"
+)
+
+// Block is one piece of a message, in a provider-neutral form that is also
+// what the journal stores: a retried event rebuilds its conversation from
+// these.
+type Block struct {
+	Type string `json:"type"` // text, tool_use or tool_result
+	Text string `json:"text,omitempty"`
+	// tool_use
+	ID    string          `json:"id,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Input json.RawMessage `json:"input,omitempty"`
+	// tool_result
+	ToolUseID string `json:"tool_use_id,omitempty"`
+	Content   string `json:"content,omitempty"`
+	IsError   bool   `json:"is_error,omitempty"`
+}
+
+// Message is one turn of the conversation.
+type Message struct {
+	Role    Role    `json:"role"`
+	Content []Block `json:"content"`
+}
+
+// Choice says whether and which tool the model must call.
+type Choice struct {
+	Mode string // "auto", "any" or "tool"
+	Name string // for "tool"
+}
+
+func (c Choice) String() string {
+	if c.Mode == "tool" {
+		return "tool:" + c.Name
+	}
+	return c.Mode
+}
+
+// Event is the event a request is about, already redacted. Providers that
+// do not call a model (offline, http) work from it.
+type Event struct {
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Request is one model round: the whole conversation so far.
 type Request struct {
 	Model     string
 	System    string
-	Prompt    string
+	Messages  []Message
 	Tools     []Tool
+	Choice    Choice
 	MaxTokens int
+	Event     Event
 }
 
 // Usage is what a request cost, in tokens.
@@ -38,23 +103,49 @@ type Usage struct {
 	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
 }
 
-// Decision is the model's answer.
-type Decision struct {
-	Tool       string          `json:"tool,omitempty"`
-	ToolUseID  string          `json:"tool_use_id,omitempty"`
-	Input      json.RawMessage `json:"input,omitempty"`
-	Text       string          `json:"text,omitempty"` // any text the model wrote beside the call
-	StopReason string          `json:"stop_reason"`
-	Model      string          `json:"model"`
-	RequestID  string          `json:"request_id,omitempty"`
-	Usage      Usage           `json:"usage"`
+// Stop reasons, normalised across providers.
+const (
+	EndTurn   = "end_turn"
+	ToolUse   = "tool_use"
+	MaxTokens = "max_tokens"
+)
+
+// Reply is the model's answer to one round.
+type Reply struct {
+	Content    []Block `json:"content"` // text and tool_use blocks
+	StopReason string  `json:"stop_reason"`
+	Model      string  `json:"model"`
+	RequestID  string  `json:"request_id,omitempty"`
+	Usage      Usage   `json:"usage"`
 }
 
-// Provider sends a request to a model.
+// ToolUses returns the reply's tool_use blocks in order.
+func (r *Reply) ToolUses() []Block {
+	var out []Block
+	for _, b := range r.Content {
+		if b.Type == ToolUseBlock {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Text returns the reply's text blocks joined by newlines.
+func (r *Reply) Text() string {
+	var parts []string
+	for _, b := range r.Content {
+		if b.Type == TextBlock && b.Text != "" {
+			parts = append(parts, b.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Provider sends one round to a model.
 type Provider interface {
 	// Name identifies the provider in the journal ("anthropic").
 	Name() string
-	Decide(ctx context.Context, req Request) (*Decision, error)
+	Send(ctx context.Context, req Request) (*Reply, error)
 }
 
 // Error is a failed model request.

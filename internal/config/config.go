@@ -36,6 +36,8 @@ const (
 	defaultWorkers      = 8
 	defaultMaxTokens    = 1024
 	defaultRetention    = 30 * 24 * time.Hour
+	defaultMaxSteps     = 4
+	defaultPromptBytes  = 24 << 10
 
 	// minRetention keeps the dedupe window longer than Stripe's retry
 	// schedule (up to three days in live mode), with room to spare.
@@ -44,19 +46,25 @@ const (
 
 // Config is agenthook's whole configuration.
 type Config struct {
-	Addr            string          `yaml:"addr"`
-	Store           string          `yaml:"store"`
-	LogFormat       string          `yaml:"log_format"`
-	MaxAttempts     int             `yaml:"max_attempts"`
-	MaxBodyBytes    int64           `yaml:"max_body_bytes"`
-	Retention       Duration        `yaml:"retention"`
-	ShutdownTimeout Duration        `yaml:"shutdown_timeout"`
-	Workers         int             `yaml:"workers"`
-	Retry           Retry           `yaml:"retry"`
-	Stripe          Stripe          `yaml:"stripe"`
-	Agent           Agent           `yaml:"agent"`
-	Routes          []Route         `yaml:"routes"`
-	Tools           map[string]Tool `yaml:"tools"`
+	Addr            string   `yaml:"addr"`
+	Store           string   `yaml:"store"`
+	LogFormat       string   `yaml:"log_format"`
+	MaxAttempts     int      `yaml:"max_attempts"`
+	MaxBodyBytes    int64    `yaml:"max_body_bytes"`
+	Retention       Duration `yaml:"retention"`
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	Workers         int      `yaml:"workers"`
+	Retry           Retry    `yaml:"retry"`
+	// ToolSecret signs the requests of http tools and the http provider
+	// (Agenthook-Signature). Default: AGENTHOOK_TOOL_SECRET.
+	ToolSecret string `yaml:"tool_secret"`
+	// StripeWrites names the Stripe write actions tools may run
+	// (refund.create, …). Anything not listed is refused.
+	StripeWrites []string        `yaml:"stripe_writes"`
+	Stripe       Stripe          `yaml:"stripe"`
+	Agent        Agent           `yaml:"agent"`
+	Routes       []Route         `yaml:"routes"`
+	Tools        map[string]Tool `yaml:"tools"`
 }
 
 // Retry is the backoff between dispatch attempts of one event.
@@ -71,6 +79,11 @@ type Stripe struct {
 	// one is how a secret is rotated without dropping events.
 	WebhookSecrets []string `yaml:"webhook_secrets"`
 	Tolerance      Duration `yaml:"tolerance"`
+	// APIKey authenticates the built-in Stripe tool actions. Default:
+	// STRIPE_SECRET_KEY. A restricted key (rk_…) is recommended.
+	APIKey string `yaml:"api_key"`
+	// APIBase overrides https://api.stripe.com (tests, stripe-mock).
+	APIBase string `yaml:"api_base"`
 }
 
 // Agent configures the model provider.
@@ -82,6 +95,12 @@ type Agent struct {
 	MaxTokens int      `yaml:"max_tokens"`
 	System    string   `yaml:"system"`
 	Timeout   Duration `yaml:"timeout"`
+	// MaxSteps bounds the model rounds of one event (default 4); a route
+	// may set its own.
+	MaxSteps int `yaml:"max_steps"`
+	// MaxPromptBytes caps the event part of the prompt; longer prompts are
+	// cut with a visible marker.
+	MaxPromptBytes int `yaml:"max_prompt_bytes"`
 }
 
 // Route sends events whose type matches one of Events to the model with
@@ -91,16 +110,46 @@ type Route struct {
 	Events       []string `yaml:"events"`
 	Tools        []string `yaml:"tools"`
 	Instructions string   `yaml:"instructions"`
+	// When is a CEL expression over the event (id, type, created,
+	// livemode, data, …); an event for which it is false is filtered.
+	When string `yaml:"when"`
+	// Fields lists the event paths the prompt shows (default: the whole
+	// compacted object).
+	Fields []string `yaml:"fields"`
+	// Redact lists extra paths or key names whose values are replaced by
+	// [redacted] before anything reaches a model.
+	Redact   []string `yaml:"redact"`
+	MaxSteps int      `yaml:"max_steps"`
 }
 
 // Tool is a tool offered to the model; InputSchema is a JSON schema.
 type Tool struct {
 	Description string         `yaml:"description"`
 	InputSchema map[string]any `yaml:"input_schema"`
+	// Run says how the tool is carried out; nil means the decision is only
+	// journaled.
+	Run *Run `yaml:"run"`
+	// InputFrom maps input fields to event paths for the offline provider.
+	InputFrom map[string]string `yaml:"input_from"`
+}
+
+// Run is how a tool is executed: exactly one of HTTP, Command or Stripe.
+type Run struct {
+	HTTP    *HTTPRun `yaml:"http"`
+	Command []string `yaml:"command"` // argv, no shell
+	Stripe  string   `yaml:"stripe"`  // a built-in action, e.g. charge.retrieve
+	Timeout Duration `yaml:"timeout"` // for command (http has its own)
+}
+
+// HTTPRun POSTs the tool call, signed, to the user's service.
+type HTTPRun struct {
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+	Timeout Duration          `yaml:"timeout"`
 }
 
 // providers lists the accepted agent.provider values.
-var providers = []string{"anthropic"}
+var providers = []string{"anthropic", "openai", "http", "offline"}
 
 // Default returns the zero-config configuration: every default, the seed
 // routes and tools, and the values taken from the environment
@@ -119,13 +168,17 @@ func Default(getenv func(string) string) *Config {
 		Stripe: Stripe{
 			WebhookSecrets: splitSecrets([]string{getenv("STRIPE_WEBHOOK_SECRET")}),
 			Tolerance:      Duration(5 * time.Minute),
+			APIKey:         getenv("STRIPE_SECRET_KEY"),
 		},
+		ToolSecret: getenv("AGENTHOOK_TOOL_SECRET"),
 		Agent: Agent{
-			Provider:  "anthropic",
-			Model:     cmp.Or(getenv("AGENTHOOK_MODEL"), DefaultModel),
-			MaxTokens: defaultMaxTokens,
-			System:    DefaultSystem,
-			Timeout:   Duration(60 * time.Second),
+			Provider:       "anthropic",
+			Model:          cmp.Or(getenv("AGENTHOOK_MODEL"), DefaultModel),
+			MaxTokens:      defaultMaxTokens,
+			System:         DefaultSystem,
+			Timeout:        Duration(60 * time.Second),
+			MaxSteps:       defaultMaxSteps,
+			MaxPromptBytes: defaultPromptBytes,
 		},
 		Routes: seedRoutes(),
 		Tools:  seedTools(),
@@ -220,6 +273,9 @@ func parse(data []byte, getenv func(string) string) (*Config, error) {
 			t.Description = cmp.Or(t.Description, seed.Description)
 			if t.InputSchema == nil {
 				t.InputSchema = seed.InputSchema
+			}
+			if t.InputFrom == nil {
+				t.InputFrom = seed.InputFrom
 			}
 		}
 		c.Tools[name] = t
