@@ -5,74 +5,228 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// event is the part of a Stripe event envelope the prompt uses.
-type event struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Created  int64  `json:"created"`
-	Livemode bool   `json:"livemode"`
-	Data     struct {
-		Object             json.RawMessage `json:"object"`
-		PreviousAttributes json.RawMessage `json:"previous_attributes"`
-	} `json:"data"`
+// DefaultMaxPromptBytes caps the event part of a prompt when the caller
+// passes 0 (config: agent.max_prompt_bytes).
+const DefaultMaxPromptBytes = 24 << 10
+
+// Built is a prompt built for one event.
+type Built struct {
+	// Text is the user message for the model.
+	Text string
+	// Event is the whole event after redaction, as compact JSON: what may
+	// be shown to a model or kept next to its decision.
+	Event json.RawMessage
+	// Truncated reports that the event part of Text was cut to the cap.
+	Truncated bool
 }
 
 // Prompt builds the user message for the model from r and a raw Stripe
-// event payload: the route's instructions, the event's metadata, the
-// previous attributes (for *.updated events) and the compacted object.
+// event payload. The event is redacted first (DefaultRedact and
+// r.Redact), so nothing in Text or Event carries a redacted value. Text
+// holds the route's instructions, a line of event metadata, the previous
+// attributes (for *.updated events) and then either the object trimmed of
+// noise (see trimValue) or, when r.Fields is set, a JSON object mapping
+// each field path to its compacted value (paths the event lacks are left
+// out), and last a line asking for the tool call.
 //
-// Previous attributes are only stripped of whitespace, not compacted:
-// there a null is information ("this field was empty before").
-func Prompt(r Route, payload []byte) (string, error) {
-	var ev event
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return "", fmt.Errorf("parse Stripe event: %w", err)
+// The event part (everything but the instructions and the last line) is
+// capped at maxBytes (DefaultMaxPromptBytes when maxBytes <= 0); a longer
+// one is cut at a JSON member boundary, never inside a UTF-8 sequence,
+// and ends with a marker saying how much was shown.
+//
+// Previous attributes are redacted and stripped of whitespace, not
+// trimmed: there a null is information ("this field was empty before").
+func Prompt(r Route, payload []byte, maxBytes int) (Built, error) {
+	red := r.redact
+	if red == nil { // a Route built by hand rather than by New
+		var err error
+		if red, err = newRedactor(r.Redact); err != nil {
+			return Built{}, fmt.Errorf("route %s %w", r.Name, err)
+		}
 	}
-	if ev.Type == "" {
-		return "", errors.New("parse Stripe event: no type: the payload is not a Stripe event")
+	for _, f := range r.Fields {
+		if err := checkPath(f); err != nil {
+			return Built{}, fmt.Errorf("route %s fields: %w", r.Name, err)
+		}
 	}
-	if len(ev.Data.Object) == 0 || string(ev.Data.Object) == "null" {
-		return "", fmt.Errorf("parse Stripe event %s: no data.object: the payload is not a complete Stripe event", ev.ID)
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxPromptBytes
 	}
-	object, err := Compact(ev.Data.Object)
+
+	root, err := parseTree(payload)
 	if err != nil {
-		return "", fmt.Errorf("event %s data.object: %w", ev.ID, err)
+		return Built{}, fmt.Errorf("parse Stripe event: %w", err)
+	}
+	if root.kind != kindObject {
+		return Built{}, errors.New("parse Stripe event: the payload is not a JSON object")
+	}
+	red.apply(root)
+	id, typ := root.get("id").text(), root.get("type").text()
+	if typ == "" {
+		return Built{}, errors.New("parse Stripe event: no type: the payload is not a Stripe event")
+	}
+	data := root.get("data")
+	object := data.get("object")
+	if object == nil || object.kind == kindNull {
+		return Built{}, fmt.Errorf("parse Stripe event %s: no data.object: the payload is not a complete Stripe event", id)
+	}
+	built := Built{Event: root.json()}
+
+	// The event part.
+	var ev strings.Builder
+	fmt.Fprintf(&ev, "Event: %s %s, created %s, %s\n", typ, id, created(root.get("created")), mode(root.get("livemode")))
+	if p := data.get("previous_attributes"); p != nil && p.kind != kindNull {
+		fmt.Fprintf(&ev, "Previous values: %s\n", p.json())
+	}
+	if len(r.Fields) > 0 {
+		ev.WriteString("Fields (event path: value; unset ones omitted):\n")
+	} else {
+		label := "Object"
+		if kind := object.get("object").text(); kind != "" && len(kind) <= 64 && !strings.ContainsAny(kind, "\r\n") {
+			label = kind + " object"
+		}
+		fmt.Fprintf(&ev, "%s (unset fields omitted):\n", label)
+	}
+	jsonStart := ev.Len()
+	if len(r.Fields) > 0 {
+		ev.Write(fieldsJSON(root, r.Fields))
+	} else {
+		object = object.clone()
+		trimValue(object, false) // the top level stays, even if empty
+		ev.Write(object.json())
+	}
+	eventPart := ev.String()
+	if len(eventPart) > maxBytes {
+		eventPart = truncate(eventPart, jsonStart, maxBytes)
+		built.Truncated = true
 	}
 
 	var b strings.Builder
 	if s := strings.TrimSpace(r.Instructions); s != "" {
 		fmt.Fprintf(&b, "Instructions:\n%s\n\n", s)
 	}
-	fmt.Fprintf(&b, "Event: %s (%s)\n", ev.Type, ev.ID)
-	fmt.Fprintf(&b, "Created: %d (%s)\n", ev.Created, time.Unix(ev.Created, 0).UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "Livemode: %t\n", ev.Livemode)
-	if p := ev.Data.PreviousAttributes; len(p) > 0 && string(p) != "null" {
-		var prev bytes.Buffer
-		if err := json.Compact(&prev, p); err != nil {
-			return "", fmt.Errorf("event %s data.previous_attributes: %w", ev.ID, err)
-		}
-		fmt.Fprintf(&b, "\nPrevious attributes (JSON; the values these fields had before this event):\n%s\n", prev.Bytes())
-	}
-	fmt.Fprintf(&b, "\nObject (JSON; unset and empty fields left out):\n%s\n\n", object)
+	b.WriteString(eventPart)
+	b.WriteString("\n\n")
 	b.WriteString(callTool(r.Tools))
-	return b.String(), nil
+	built.Text = b.String()
+	return built, nil
 }
 
+// fieldsJSON returns {"path":value,…} for the paths present in root, each
+// value compacted. A path whose value compacts to nothing is left out.
+func fieldsJSON(root *node, paths []string) []byte {
+	var out bytes.Buffer
+	out.WriteByte('{')
+	n := 0
+	for _, p := range paths {
+		v := root.lookup(p)
+		if v == nil {
+			continue
+		}
+		compacted, err := Compact(v.json()) // v.json() is valid: err is nil
+		if err != nil || string(compacted) == "null" || string(compacted) == "{}" {
+			continue
+		}
+		if n > 0 {
+			out.WriteByte(',')
+		}
+		writeString(&out, p)
+		out.WriteByte(':')
+		out.Write(compacted)
+		n++
+	}
+	out.WriteByte('}')
+	return out.Bytes()
+}
+
+// created renders the event's created timestamp as Unix seconds (what
+// the object's timestamps use) with the UTC time next to it.
+func created(n *node) string {
+	if n == nil || n.kind != kindNumber {
+		return "at an unknown time"
+	}
+	sec, err := strconv.ParseInt(n.str, 10, 64)
+	if err != nil {
+		return n.str
+	}
+	t := time.Unix(sec, 0).UTC()
+	if t.Year() < 0 || t.Year() > 9999 {
+		return n.str
+	}
+	return fmt.Sprintf("%d (%s)", sec, t.Format(time.RFC3339))
+}
+
+func mode(n *node) string {
+	switch {
+	case n == nil || n.kind != kindBool:
+		return "mode unknown"
+	case n.b:
+		return "live mode"
+	}
+	return "test mode"
+}
+
+// truncMarker is appended to a cut event part.
+const truncMarker = "\n…[truncated: %d of %d bytes shown; set agent.max_prompt_bytes or route fields to see more]"
+
+// truncate cuts s to at most maxBytes including the marker. It cuts after
+// the last complete JSON member (a comma outside strings, from jsonStart
+// on) if one is in the second half of the budget, otherwise at the last
+// line break, otherwise at a rune boundary.
+func truncate(s string, jsonStart, maxBytes int) string {
+	budget := max(maxBytes-len(fmt.Sprintf(truncMarker, len(s), len(s))), 0)
+	cut := -1
+	if i := lastMemberEnd(s, jsonStart, budget); i >= budget/2 {
+		cut = i
+	} else if i := strings.LastIndexByte(s[:budget], '\n'); i >= budget/2 {
+		cut = i
+	} else {
+		cut = budget
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+	}
+	return s[:cut] + fmt.Sprintf(truncMarker, cut, len(s))
+}
+
+// lastMemberEnd returns the offset of the last comma outside JSON strings
+// in s[jsonStart:limit], or -1.
+func lastMemberEnd(s string, jsonStart, limit int) int {
+	last, inString, escaped := -1, false, false
+	for i := jsonStart; i < limit && i < len(s); i++ {
+		c := s[i]
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && c == ',':
+			last = i
+		}
+	}
+	return last
+}
+
+// callTool is the prompt's last line. The rules for the decision (use
+// only this data, invent nothing) are in the system prompt.
 func callTool(tools []Tool) string {
-	const basis = " Base the decision only on the data above."
 	switch len(tools) {
 	case 0:
-		return "Respond by calling the tool you are given." + basis + "\n"
+		return "Decide by calling the tool you are given.\n"
 	case 1:
-		return "Call the " + tools[0].Name + " tool once with your decision." + basis + "\n"
+		return "Decide by calling " + tools[0].Name + " once.\n"
 	}
 	names := make([]string, len(tools))
 	for i, t := range tools {
 		names[i] = t.Name
 	}
-	return "Call exactly one of these tools with your decision: " + strings.Join(names, ", ") + "." + basis + "\n"
+	return "Decide by calling one of: " + strings.Join(names, ", ") + ".\n"
 }

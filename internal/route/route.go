@@ -7,6 +7,8 @@ package route
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -19,14 +21,62 @@ type Tool struct {
 	Name        string
 	Description string
 	InputSchema map[string]any
+	// InputFrom maps input fields to CEL expressions over the event (see
+	// CompileExpr), for the offline provider; a literal is a CEL literal
+	// ('"escalate_to_human"'). New checks that they compile.
+	InputFrom map[string]string
+
+	inputFrom map[string]*Expr // compiled InputFrom
 }
 
-// Route is a config route with its tools resolved.
+// Input evaluates the tool's InputFrom expressions over payload, a Stripe
+// event, and returns the tool input they make (for the offline
+// provider). A field whose expression fails makes the whole call fail,
+// with the field named.
+func (t Tool) Input(payload []byte) (map[string]any, error) {
+	act, err := activation(payload)
+	if err != nil {
+		return nil, fmt.Errorf("tool %s input_from: %w", t.Name, err)
+	}
+	in := make(map[string]any, len(t.InputFrom))
+	for _, field := range slices.Sorted(maps.Keys(t.InputFrom)) {
+		e := t.inputFrom[field]
+		if e == nil || e.src != t.InputFrom[field] { // a Tool built by hand
+			if e, err = CompileExpr(t.InputFrom[field]); err != nil {
+				return nil, fmt.Errorf("tool %s input_from.%s: %w", t.Name, field, err)
+			}
+		}
+		v, err := e.eval(act)
+		if err != nil {
+			return nil, fmt.Errorf("tool %s input_from.%s: %w", t.Name, field, err)
+		}
+		in[field] = v
+	}
+	return in, nil
+}
+
+// Route is a config route with its tools resolved and its when: filter
+// compiled.
 type Route struct {
 	Name         string
 	Events       []string
 	Tools        []Tool
 	Instructions string
+	// When is the source of the route's CEL filter; "" lets every
+	// matching event through. See Allows.
+	When string
+	// Fields lists the event paths the prompt shows instead of the
+	// trimmed object (see Prompt).
+	Fields []string
+	// Redact lists paths or key names redacted in addition to
+	// DefaultRedact (see Redact).
+	Redact []string
+	// MaxSteps bounds the model rounds of one event; 0 means the agent's
+	// default.
+	MaxSteps int
+
+	when   *Expr     // compiled When
+	redact *redactor // DefaultRedact + Redact
 }
 
 // Table matches event types to routes. It is immutable after New and safe
@@ -45,7 +95,10 @@ type Table struct {
 func New(cfg *config.Config) (*Table, error) {
 	t := &Table{exact: map[string]int{}}
 	for i, cr := range cfg.Routes {
-		r := Route{Name: cr.Name, Events: cr.Events, Instructions: cr.Instructions}
+		r := Route{
+			Name: cr.Name, Events: cr.Events, Instructions: cr.Instructions,
+			When: cr.When, Fields: cr.Fields, Redact: cr.Redact, MaxSteps: cr.MaxSteps,
+		}
 		if r.Name == "" && len(cr.Events) > 0 {
 			r.Name = cr.Events[0]
 		}
@@ -64,12 +117,43 @@ func New(cfg *config.Config) (*Table, error) {
 				t.exact[p] = i
 			}
 		}
+		if cr.When != "" {
+			w, err := compileFilter(cr.When)
+			if err != nil {
+				return nil, fmt.Errorf("%s when: %w", label, err)
+			}
+			r.when = w
+		}
+		for _, f := range cr.Fields {
+			if err := checkPath(f); err != nil {
+				return nil, fmt.Errorf("%s fields: %w", label, err)
+			}
+		}
+		red, err := newRedactor(cr.Redact)
+		if err != nil {
+			return nil, fmt.Errorf("%s %w", label, err)
+		}
+		r.redact = red
+		if cr.MaxSteps < 0 {
+			return nil, fmt.Errorf("%s max_steps is %d: use a positive number, or 0 for the agent's default", label, cr.MaxSteps)
+		}
 		for _, name := range cr.Tools {
 			ct, ok := cfg.Tools[name]
 			if !ok {
 				return nil, fmt.Errorf("%s names tool %q, which is not defined under tools: define it or fix the name", label, name)
 			}
-			r.Tools = append(r.Tools, Tool{Name: name, Description: ct.Description, InputSchema: ct.InputSchema})
+			tool := Tool{Name: name, Description: ct.Description, InputSchema: ct.InputSchema, InputFrom: ct.InputFrom}
+			if len(ct.InputFrom) > 0 {
+				tool.inputFrom = map[string]*Expr{}
+				for field, src := range ct.InputFrom {
+					e, err := CompileExpr(src)
+					if err != nil {
+						return nil, fmt.Errorf("tool %s input_from.%s: %w", name, field, err)
+					}
+					tool.inputFrom[field] = e
+				}
+			}
+			r.Tools = append(r.Tools, tool)
 		}
 		t.routes = append(t.routes, r)
 	}
@@ -106,13 +190,13 @@ func (t *Table) Routes() []Route {
 // Print writes the routes as a table, as `agenthook check` shows them.
 func (t *Table) Print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROUTE\tEVENTS\tTOOLS\tINSTRUCTIONS")
+	fmt.Fprintln(tw, "ROUTE\tEVENTS\tWHEN\tTOOLS\tINSTRUCTIONS")
 	for _, r := range t.routes {
 		names := make([]string, len(r.Tools))
 		for i, tool := range r.Tools {
 			names[i] = tool.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, strings.Join(r.Events, ","), strings.Join(names, ","), abbreviate(r.Instructions, 60))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.Join(r.Events, ","), abbreviate(r.When, 40), strings.Join(names, ","), abbreviate(r.Instructions, 60))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("print routes: %w", err)

@@ -91,6 +91,14 @@ func TestNewErrors(t *testing.T) {
 		"bad pattern":    {Events: []string{"a.*.b"}, Tools: []string{"log_refund"}},
 		"no events":      {Tools: []string{"log_refund"}},
 		"no tools":       {Events: []string{"a.b"}},
+		"when syntax":    {Events: []string{"a.b"}, Tools: []string{"log_refund"}, When: "data.object.amount >="},
+		"when unknown":   {Events: []string{"a.b"}, Tools: []string{"log_refund"}, When: "amount > 1"},
+		"when not bool":  {Events: []string{"a.b"}, Tools: []string{"log_refund"}, When: "1 + 2"},
+		"when blank":     {Events: []string{"a.b"}, Tools: []string{"log_refund"}, When: "  "},
+		"bad field":      {Events: []string{"a.b"}, Tools: []string{"log_refund"}, Fields: []string{"data..amount"}},
+		"empty redact":   {Events: []string{"a.b"}, Tools: []string{"log_refund"}, Redact: []string{""}},
+		"redact all":     {Events: []string{"a.b"}, Tools: []string{"log_refund"}, Redact: []string{"*"}},
+		"max steps":      {Events: []string{"a.b"}, Tools: []string{"log_refund"}, MaxSteps: -1},
 	} {
 		cfg := config.Default(noenv)
 		cfg.Routes = []config.Route{r}
@@ -110,7 +118,7 @@ func TestPrint(t *testing.T) {
 	if len(lines) != 5 {
 		t.Fatalf("Print wrote %d lines, want header + 4:\n%s", len(lines), out)
 	}
-	for _, w := range []string{"ROUTE", "EVENTS", "TOOLS", "INSTRUCTIONS", "charge.dispute.created", "handle_dispute", "…"} {
+	for _, w := range []string{"ROUTE", "EVENTS", "WHEN", "TOOLS", "INSTRUCTIONS", "charge.dispute.created", "handle_dispute", "…"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("Print output lacks %q:\n%s", w, out)
 		}
@@ -184,17 +192,18 @@ func TestPrompt(t *testing.T) {
 	if !ok {
 		t.Fatal("no seed route for charge.dispute.created")
 	}
-	p, err := Prompt(r, raw)
+	b, err := Prompt(r, raw, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := b.Text
 	for _, w := range []string{
 		r.Instructions,
-		"Event: charge.dispute.created (evt_1SD0tEB7WZ01zgkWUzGqNKKh)",
-		"Created: 1786552803 (2026-08-12T16:40:03Z)",
-		"Livemode: false",
+		"Event: charge.dispute.created evt_1SD0tEB7WZ01zgkWUzGqNKKh, created 1786552803 (2026-08-12T16:40:03Z), test mode",
+		"dispute object (unset fields omitted):\n{",
 		`"id":"dp_1Pgc71B7WZ01zgkWMevJiAUx"`,
-		"handle_dispute",
+		`"due_by":1788307199`,
+		"Decide by calling handle_dispute once.",
 	} {
 		if !strings.Contains(p, w) {
 			t.Errorf("prompt lacks %q:\n%s", w, p)
@@ -203,10 +212,15 @@ func TestPrompt(t *testing.T) {
 	if strings.Contains(p, "null") {
 		t.Errorf("prompt contains null:\n%s", p)
 	}
-	if strings.Contains(p, "Previous attributes") {
-		t.Error("prompt has a previous attributes section for an event without them")
+	for _, noise := range []string{"Previous values", `"object":`, `"livemode":`, "https://"} {
+		if strings.Contains(p, noise) {
+			t.Errorf("prompt contains %q:\n%s", noise, p)
+		}
 	}
-	_, obj, _ := strings.Cut(p, "Object (JSON")
+	if b.Truncated {
+		t.Error("Truncated is set for a small event")
+	}
+	_, obj, _ := strings.Cut(p, "dispute object (")
 	_, obj, _ = strings.Cut(obj, "\n")
 	obj, _, _ = strings.Cut(obj, "\n")
 	if !json.Valid([]byte(obj)) {
@@ -219,23 +233,27 @@ func TestPrompt(t *testing.T) {
 
 func TestPromptPreviousAttributes(t *testing.T) {
 	r := Route{Name: "subs", Tools: []Tool{{Name: "a"}, {Name: "b"}}}
-	p, err := Prompt(r, fixture(t, "customer.subscription.updated.json"))
+	b, err := Prompt(r, fixture(t, "customer.subscription.updated.json"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"Previous attributes", `{"status":"active"}`, "customer.subscription.updated", "exactly one of these tools with your decision: a, b"} {
+	p := b.Text
+	for _, w := range []string{"Previous values: {\"status\":\"active\"}\n", "customer.subscription.updated", "Decide by calling one of: a, b.\n"} {
 		if !strings.Contains(p, w) {
 			t.Errorf("prompt lacks %q:\n%s", w, p)
 		}
 	}
-	if strings.Index(p, "Previous attributes") > strings.Index(p, "Object (JSON") {
+	if strings.Contains(p, "Instructions") {
+		t.Error("prompt has an instructions section for a route without them")
+	}
+	if strings.Index(p, "Previous values") > strings.Index(p, "subscription object (") {
 		t.Error("previous attributes should come before the object")
 	}
 }
 
 func TestPromptErrors(t *testing.T) {
-	for _, in := range []string{``, `{`, `[]`, `{"type":"x"}`, `{"type":"x","data":{"object":null}}`, `{"id":"evt","data":{"object":{}}}`} {
-		if _, err := Prompt(Route{}, []byte(in)); err == nil {
+	for _, in := range []string{``, `{`, `[]`, `{"type":"x"}`, `{"type":"x","data":{"object":null}}`, `{"id":"evt","data":{"object":{}}}`, `{"type":1,"data":{"object":{}}}`, `{"type":"x","data":[]}`} {
+		if _, err := Prompt(Route{}, []byte(in), 0); err == nil {
 			t.Errorf("Prompt(%s) succeeded, want an error", in)
 		}
 	}
