@@ -1,0 +1,188 @@
+package modeltest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"time"
+)
+
+// OpenAIFake is a fake Chat Completions API handler. It shares Fake's
+// script, request log and Started signal; only the wire format differs.
+//
+// For a 200 answer without a Body it calls the first tool offered, with
+// the same input as the Anthropic fake, or, when the request feeds tool
+// results back (its last message has role "tool") and no StopReason is
+// scripted, finishes with finish_reason stop. Reply.StopReason sets
+// finish_reason, in either vocabulary: tool_use/end_turn/max_tokens map to
+// tool_calls/stop/length, anything else is sent as it is.
+type OpenAIFake struct {
+	*Fake
+}
+
+// OpenAIServer is an OpenAIFake listening on loopback. Point a provider at
+// BaseURL().
+type OpenAIServer struct {
+	*httptest.Server
+	*OpenAIFake
+}
+
+// NewOpenAI starts a fake that answers POST /v1/chat/completions from
+// script.
+func NewOpenAI(script ...Reply) *OpenAIServer {
+	f := &OpenAIFake{Fake: NewFake(script...)}
+	return &OpenAIServer{Server: httptest.NewServer(f), OpenAIFake: f}
+}
+
+// BaseURL is the base URL an OpenAI client uses: the server's URL + "/v1".
+func (s *OpenAIServer) BaseURL() string { return s.URL + "/v1" }
+
+// ServeHTTP answers one request.
+func (s *OpenAIFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, openAIError(http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path))
+		return
+	}
+	raw, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	json.Unmarshal(raw, &body)
+	s.mu.Lock()
+	s.count++
+	n := s.count
+	if s.KeepRequests {
+		s.requests = append(s.requests, Request{At: time.Now(), Header: r.Header.Clone(), Body: body, Raw: raw})
+	}
+	rep := s.Then
+	if len(s.script) > 0 {
+		rep, s.script = s.script[0], s.script[1:]
+	}
+	s.mu.Unlock()
+	select {
+	case s.started <- struct{}{}:
+	default:
+	}
+
+	if rep.Block != nil {
+		select {
+		case <-rep.Block:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if rep.Delay > 0 {
+		select {
+		case <-time.After(rep.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	for k, v := range rep.Headers {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-request-id", fmt.Sprintf("req_fake_%d", n))
+	status := rep.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	switch {
+	case rep.Body != "":
+		io.WriteString(w, rep.Body)
+	case status != http.StatusOK:
+		io.WriteString(w, openAIError(status, ""))
+	case rep.StopReason == "" && lastRole(body) == "tool":
+		// The loop is feeding tool results back: the model is done.
+		model, _ := body["model"].(string)
+		io.WriteString(w, OpenAIBody(model, "stop", "Done: the tool results are recorded."))
+	default:
+		name := "none"
+		if tools, ok := body["tools"].([]any); ok && len(tools) > 0 {
+			if t, ok := tools[0].(map[string]any); ok {
+				if fn, ok := t["function"].(map[string]any); ok {
+					name, _ = fn["name"].(string)
+				}
+			}
+		}
+		model, _ := body["model"].(string)
+		io.WriteString(w, OpenAIBody(model, finishReason(rep.StopReason), "Deciding from the event data.",
+			OpenAICall{ID: "call_fake_1", Name: name,
+				Arguments: `{"stripe_id":"obj_from_event","amount":1000,"customer":"cus_x","reason":"fraudulent","action":"accept"}`}))
+	}
+}
+
+// OpenAICall is one tool call in an OpenAIBody answer.
+type OpenAICall struct {
+	ID        string // omitted from the JSON when empty
+	Name      string
+	Arguments string // sent verbatim, valid JSON or not
+}
+
+// OpenAIBody returns a chat.completion answer with one choice: text (null
+// when empty), the calls and finish_reason, and a fixed usage of 812
+// prompt tokens (200 of them cached) and 64 completion tokens.
+func OpenAIBody(model, finishReason, text string, calls ...OpenAICall) string {
+	msg := map[string]any{"role": "assistant", "content": nil, "refusal": nil}
+	if text != "" {
+		msg["content"] = text
+	}
+	if len(calls) > 0 {
+		tcs := make([]any, len(calls))
+		for i, c := range calls {
+			tc := map[string]any{"type": "function", "function": map[string]any{"name": c.Name, "arguments": c.Arguments}}
+			if c.ID != "" {
+				tc["id"] = c.ID
+			}
+			tcs[i] = tc
+		}
+		msg["tool_calls"] = tcs
+	}
+	b, _ := json.Marshal(map[string]any{
+		"id": "chatcmpl_fake", "object": "chat.completion", "created": 1767225600, "model": model,
+		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finishReason, "logprobs": nil}},
+		"usage": map[string]any{"prompt_tokens": 812, "completion_tokens": 64, "total_tokens": 876,
+			"prompt_tokens_details": map[string]any{"cached_tokens": 200}},
+	})
+	return string(b)
+}
+
+func finishReason(stop string) string {
+	switch stop {
+	case "", "tool_use":
+		return "tool_calls"
+	case "end_turn":
+		return "stop"
+	case "max_tokens":
+		return "length"
+	default:
+		return stop
+	}
+}
+
+func openAIError(status int, msg string) string {
+	typ := map[int]string{400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
+		404: "invalid_request_error", 429: "rate_limit_exceeded"}[status]
+	if typ == "" {
+		typ = "server_error"
+	}
+	if msg == "" {
+		msg = fmt.Sprintf("fake %d %s", status, typ)
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": nil}})
+	return string(b)
+}
+
+// lastRole is the role of a request's last message.
+func lastRole(req map[string]any) string {
+	msgs, _ := req["messages"].([]any)
+	if len(msgs) == 0 {
+		return ""
+	}
+	last, _ := msgs[len(msgs)-1].(map[string]any)
+	role, _ := last["role"].(string)
+	return role
+}
