@@ -2,6 +2,7 @@
 //
 // Subcommands:
 //
+//	demo      run the whole pipeline offline on fixture events
 //	serve     receive, store, route and dispatch events
 //	trigger   send one realistic signed event to a running agenthook
 //	check     validate the config and print the route table
@@ -30,6 +31,7 @@ func main() {
 const usage = `agenthook turns Stripe webhook events into AI-agent tool calls.
 
 Usage:
+  agenthook demo     [--timeout 2m] [-v]   (offline; uses Claude when ANTHROPIC_API_KEY is set)
   agenthook serve    [--config FILE] [--addr HOST:PORT] [--store PATH] [--max-attempts N] [--log-format text|json]
   agenthook trigger  TYPE [--url URL]      (agenthook trigger --list shows the types)
   agenthook check    [--config FILE]
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd, rest := args[1], args[2:]
 	switch cmd {
+	case "demo":
+		return demo(ctx, rest, getenv, stdout, stderr)
 	case "serve":
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "trigger":

@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -56,10 +61,10 @@ type proc struct {
 	done   chan error
 }
 
-func startProc(t *testing.T, env map[string]string, storePath string) *proc {
+func startProc(t *testing.T, env map[string]string, storePath string, extra ...string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(binary(t), "serve", "--addr", addr, "--store", storePath)
+	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", addr, "--store", storePath}, extra...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -133,7 +138,7 @@ func TestKillDuringModelCallThenRestart(t *testing.T) {
 	for _, s := range ev["steps"].([]any) {
 		kinds = append(kinds, s.(map[string]any)["kind"].(string))
 	}
-	if fmt.Sprint(kinds) != "[interrupted model_request decision]" {
+	if fmt.Sprint(kinds) != "[interrupted model_request decision tool_call outcome]" {
 		t.Fatalf("journal %v, want the interruption then the dispatch", kinds)
 	}
 }
@@ -173,5 +178,76 @@ func TestSIGTERMLetsInFlightFinish(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(p1.stderr.String()), []byte("shutting down")) {
 		t.Fatalf("no shutdown log line:\n%s", p1.stderr.String())
+	}
+}
+
+// TestKillAfterToolRanDoesNotRunItAgain kills serve with SIGKILL in round 2,
+// after the tool of round 1 ran and was journaled. The restarted process
+// resumes from the journal: it sends round 2 again but neither asks round 1
+// again nor runs the tool a second time.
+func TestKillAfterToolRanDoesNotRunItAgain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	var toolCalls atomic.Int32
+	tools := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		toolCalls.Add(1)
+		io.WriteString(w, `{"refund":"re_123"}`)
+	}))
+	defer tools.Close()
+	block := make(chan struct{})
+	defer close(block)
+	fake := modeltest.NewAnthropic(modeltest.Reply{}, modeltest.Reply{Block: block})
+	defer fake.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "agenthook.yaml")
+	writeFile(t, cfgPath, "agent: {model: claude-test-model}\ntools:\n  log_refund:\n    run: {http: {url: \""+tools.URL+"/log\"}}\n")
+	env := baseEnv(fake)
+	storePath := filepath.Join(dir, "agenthook.db")
+
+	p1 := startProc(t, env, storePath, "--config", cfgPath)
+	body, id, _ := stripeevent.NewEvent("charge.refunded", time.Now())
+	if code, m := post(t, p1.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now())); code != 200 || m["status"] != "queued" {
+		t.Fatalf("deliver: %d %v", code, m)
+	}
+	for range 2 { // round 1, then round 2, which blocks
+		select {
+		case <-fake.Started():
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the model was not called twice; tool calls %d\n%s", toolCalls.Load(), p1.stderr.String())
+		}
+	}
+	if n := toolCalls.Load(); n != 1 {
+		t.Fatalf("tool calls before the kill = %d, want 1", n)
+	}
+	p1.cmd.Process.Signal(syscall.SIGKILL)
+	<-p1.done
+	p1.done <- nil
+
+	p2 := startProc(t, env, storePath, "--config", cfgPath)
+	var ev map[string]any
+	waitUntil(t, "done after restart", func() bool {
+		_, ev = getEvent(t, p2.base, id, "")
+		return ev["status"] == "done"
+	})
+	if n := toolCalls.Load(); n != 1 {
+		t.Fatalf("the tool ran %d times, want once across the crash", n)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("model requests = %d, want 3: round 1, the cut round 2, round 2 again", len(reqs))
+	}
+	if !strings.Contains(string(reqs[2].Raw), "re_123") {
+		t.Fatalf("the resumed round 2 lacks the journaled tool result")
+	}
+	var executed int
+	for _, s := range ev["steps"].([]any) {
+		st := s.(map[string]any)
+		if st["kind"] == "tool_call" && st["data"].(map[string]any)["executed"] == true {
+			executed++
+		}
+	}
+	if executed != 1 {
+		t.Fatalf("%d executed tool_call steps, want 1", executed)
 	}
 }

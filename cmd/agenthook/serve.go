@@ -12,13 +12,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agenthook/agenthook/internal/agent"
 	"github.com/agenthook/agenthook/internal/agent/anthropic"
+	"github.com/agenthook/agenthook/internal/agent/httpagent"
+	"github.com/agenthook/agenthook/internal/agent/offline"
+	"github.com/agenthook/agenthook/internal/agent/openai"
 	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/dispatch"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/server"
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/stripeevent"
+	"github.com/agenthook/agenthook/internal/tool"
 )
 
 // serve wires the pipeline: server (receive) → store (durable queue) →
@@ -64,24 +69,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	// The SDK reads these variables itself too; passing them through getenv
-	// keeps run() free of hidden process state.
-	apiKey := cmp.Or(cfg.Agent.APIKey, getenv("ANTHROPIC_API_KEY"))
-	if apiKey == "" {
-		log.Warn("ANTHROPIC_API_KEY is not set: model requests will fail with 401 and events will go dead; set it, or agent.api_key")
+	provider, err := newProvider(cfg, getenv, log)
+	if err != nil {
+		return err
 	}
-	provider := anthropic.New(anthropic.Options{
-		APIKey:  apiKey,
-		BaseURL: cmp.Or(cfg.Agent.BaseURL, getenv("ANTHROPIC_BASE_URL")),
-		Timeout: cfg.Agent.Timeout.D(),
-	})
+	tools, err := tool.NewSet(cfg, tool.Options{Log: log})
+	if err != nil {
+		return err
+	}
 	disp := &dispatch.Dispatcher{
-		Routes:    routes,
-		Provider:  provider,
-		Model:     cfg.Agent.Model,
-		System:    cfg.Agent.System,
-		MaxTokens: cfg.Agent.MaxTokens,
-		Log:       log,
+		Routes:         routes,
+		Provider:       provider,
+		Tools:          tools,
+		Model:          cfg.Agent.Model,
+		System:         cfg.Agent.System,
+		MaxTokens:      cfg.Agent.MaxTokens,
+		MaxSteps:       cfg.Agent.MaxSteps,
+		MaxPromptBytes: cfg.Agent.MaxPromptBytes,
+		Log:            log,
 	}
 	st, err := store.Open(ctx, store.Options{
 		Location:    cfg.Store,
@@ -157,6 +162,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newProvider builds the configured model provider. Keys come from the
+// config or the provider's usual variable, passed through getenv so run()
+// has no hidden process state.
+func newProvider(cfg *config.Config, getenv func(string) string, log *slog.Logger) (agent.Provider, error) {
+	a := cfg.Agent
+	switch a.Provider {
+	case "anthropic":
+		key := cmp.Or(a.APIKey, getenv("ANTHROPIC_API_KEY"))
+		if key == "" {
+			log.Warn("ANTHROPIC_API_KEY is not set: model requests will fail with 401 and events will go dead; set it, or agent.api_key, or use agent.provider: offline")
+		}
+		return anthropic.New(anthropic.Options{
+			APIKey:  key,
+			BaseURL: cmp.Or(a.BaseURL, getenv("ANTHROPIC_BASE_URL")),
+			Timeout: a.Timeout.D(),
+		}), nil
+	case "openai":
+		return openai.New(openai.Options{
+			APIKey:  cmp.Or(a.APIKey, getenv("OPENAI_API_KEY")),
+			BaseURL: cmp.Or(a.BaseURL, getenv("OPENAI_BASE_URL")),
+			Timeout: a.Timeout.D(),
+		}), nil
+	case "http":
+		if cfg.ToolSecret == "" {
+			log.Warn("the http agent gets unsigned requests: set AGENTHOOK_TOOL_SECRET (or tool_secret) so it can check they come from agenthook")
+		}
+		return httpagent.New(httpagent.Options{URL: a.BaseURL, Secret: cfg.ToolSecret, Timeout: a.Timeout.D()}), nil
+	case "offline":
+		return offline.New(), nil
+	}
+	return nil, fmt.Errorf("agent.provider %q is not supported: use anthropic, openai, http or offline", a.Provider)
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {

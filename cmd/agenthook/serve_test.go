@@ -222,7 +222,7 @@ func TestServeWebhookAnswers(t *testing.T) {
 	for _, s := range steps {
 		kinds = append(kinds, s.(map[string]any)["kind"].(string))
 	}
-	if strings.Join(kinds, ",") != "model_request,decision" {
+	if strings.Join(kinds, ",") != "model_request,decision,tool_call,outcome" {
 		t.Fatalf("journal kinds %v", kinds)
 	}
 	if _, ign := getEvent(t, inst.base, ignoredID, ""); ign["status"] != "ignored" {

@@ -138,7 +138,7 @@ type Run struct {
 	HTTP    *HTTPRun `yaml:"http"`
 	Command []string `yaml:"command"` // argv, no shell
 	Stripe  string   `yaml:"stripe"`  // a built-in action, e.g. charge.retrieve
-	Timeout Duration `yaml:"timeout"` // for command (http has its own)
+	Timeout Duration `yaml:"timeout"` // for command and stripe (http has its own)
 }
 
 // HTTPRun POSTs the tool call, signed, to the user's service.
@@ -417,6 +417,12 @@ func (c *Config) Redacted() *Config {
 	}
 	if r.Agent.APIKey != "" {
 		r.Agent.APIKey = "[set]"
+	}
+	if r.Stripe.APIKey != "" {
+		r.Stripe.APIKey = "[set]"
+	}
+	if r.ToolSecret != "" {
+		r.ToolSecret = "[set]"
 	}
 	if strings.Contains(r.Store, "://") {
 		if u, err := url.Parse(r.Store); err == nil {

@@ -312,7 +312,35 @@ func TestModel(t *testing.T) {
 }
 
 func TestProvider(t *testing.T) {
-	mustFail(t, "agent: {provider: openai}\n", `"openai"`, "anthropic")
+	mustFail(t, "agent: {provider: gemini}\n", `"gemini"`, "anthropic, openai, http, offline")
+	mustFail(t, "agent: {provider: openai}\n", "agent.provider is openai", "gpt-5-mini")
+	mustFail(t, "agent: {provider: http}\n", "agent.base_url")
+	for _, ok := range []string{
+		"agent: {provider: offline}\n",
+		"agent: {provider: openai, model: llama3.1, base_url: \"http://127.0.0.1:11434/v1\"}\n",
+		"agent: {provider: http, base_url: \"https://agent.example.com/round\"}\n",
+	} {
+		if _, err := load(t, ok, env()); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}
+
+func TestToolRun(t *testing.T) {
+	mustFail(t, "tools: {log_refund: {run: {}}}\n", "exactly one of http, command or stripe (it has 0)")
+	mustFail(t, "tools: {log_refund: {run: {command: [x], stripe: refund.create}}}\n", "(it has 2)")
+	mustFail(t, "tools: {log_refund: {run: {http: {url: ftp://x}}}}\n", "must start with http:// or https://")
+	mustFail(t, "tools: {log_refund: {run: {http: {url: \"http://x\", retries: 3}}}}\n", `unknown key "retries"`)
+	c, err := load(t, "tools: {log_refund: {run: {command: [/bin/cat], timeout: 2s}}}\n", env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Tools["log_refund"].Run; r == nil || r.Command[0] != "/bin/cat" || r.Timeout.D() != 2*time.Second {
+		t.Errorf("run = %+v", r)
+	}
+	if c.Tools["log_refund"].Description == "" {
+		t.Error("adding run: to a seed tool lost its description")
+	}
 }
 
 func TestDurations(t *testing.T) {

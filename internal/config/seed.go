@@ -66,7 +66,49 @@ func object(idDesc, amountDesc, reasonDesc string, extra map[string]any, require
 	}
 }
 
+// seedInputFrom is how the offline provider fills the seed tools: CEL
+// expressions over the event, with cautious fixed choices (escalate, retry
+// later, ask for feedback) where a model would judge.
+var seedInputFrom = map[string]map[string]string{
+	"handle_dispute": {
+		"action":           `"escalate_to_human"`,
+		"evidence_summary": `"Offline rule: every dispute goes to a person. Reason: " + data.object.reason + "."`,
+		"confidence":       `0.5`,
+	},
+	"retry_failed_payment": {
+		"amount":         `data.object.amount_due`,
+		"reason":         `data.object.billing_reason`,
+		"action":         `data.object.attempt_count >= 3 ? "escalate" : "retry_later"`,
+		"retry_in_hours": `24`,
+	},
+	"churn_outreach": {
+		"amount":  `data.object.items.data[0].price.unit_amount`,
+		"reason":  `data.object.cancellation_details.reason`,
+		"action":  `"feedback_survey"`,
+		"message": `"We are sorry to see you go. Would you tell us in one line what we could have done better?"`,
+	},
+	"log_refund": {
+		"amount":   `data.object.amount_refunded`,
+		"reason":   `"unknown"`,
+		"category": `"other"`,
+		"note":     `data.object.amount_refunded < data.object.amount ? "Partial refund." : "Full refund."`,
+	},
+}
+
 func seedTools() map[string]Tool {
+	tools := seedToolDefs()
+	for name, from := range seedInputFrom {
+		t := tools[name]
+		t.InputFrom = map[string]string{}
+		for k, v := range from {
+			t.InputFrom[k] = v
+		}
+		tools[name] = t
+	}
+	return tools
+}
+
+func seedToolDefs() map[string]Tool {
 	return map[string]Tool{
 		"handle_dispute": {
 			Description: "Record how to respond to a Stripe dispute (chargeback): accept it, counter it with evidence, or escalate it to a human. Call once per dispute event.",

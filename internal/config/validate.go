@@ -82,6 +82,18 @@ func (c *Config) validateAgent(add func(string, ...any)) {
 	if a.BaseURL != "" && !strings.HasPrefix(a.BaseURL, "http://") && !strings.HasPrefix(a.BaseURL, "https://") {
 		add("agent.base_url %q must start with http:// or https://", a.BaseURL)
 	}
+	if a.Provider == "http" && a.BaseURL == "" {
+		add("agent.provider http needs agent.base_url: the URL of your agent, which receives each round as a signed POST")
+	}
+	if a.Provider == "openai" && strings.HasPrefix(a.Model, "claude-") {
+		add("agent.provider is openai but agent.model is %q: set agent.model (or AGENTHOOK_MODEL) to a model your OpenAI-compatible server serves, e.g. gpt-5-mini or llama3.1", a.Model)
+	}
+	if a.MaxSteps < 1 || a.MaxSteps > 50 {
+		add("agent.max_steps is %d: use a number from 1 to 50 (default %d)", a.MaxSteps, defaultMaxSteps)
+	}
+	if a.MaxPromptBytes < 1024 {
+		add("agent.max_prompt_bytes is %d: use at least 1024 (default %d)", a.MaxPromptBytes, defaultPromptBytes)
+	}
 }
 
 // toolName is the rule the Anthropic API enforces on tool names; checking
@@ -101,6 +113,33 @@ func (c *Config) validateTools(add func(string, ...any)) {
 			add("tool %q has no input_schema: give a JSON schema with type: object and properties", name)
 		} else if typ, _ := t.InputSchema["type"].(string); typ != "object" {
 			add("tool %q: input_schema must have type: object (the model API requires it)", name)
+		}
+		if r := t.Run; r != nil {
+			kinds := 0
+			if r.HTTP != nil {
+				kinds++
+				if !strings.HasPrefix(r.HTTP.URL, "http://") && !strings.HasPrefix(r.HTTP.URL, "https://") {
+					add("tool %q: run.http.url %q must start with http:// or https://", name, r.HTTP.URL)
+				}
+				if r.HTTP.Timeout.D() < 0 {
+					add("tool %q: run.http.timeout is negative: use a duration such as 30s", name)
+				}
+			}
+			if len(r.Command) > 0 {
+				kinds++
+				if strings.TrimSpace(r.Command[0]) == "" {
+					add("tool %q: run.command starts with an empty program name: give the program's path first, then its arguments", name)
+				}
+			}
+			if r.Stripe != "" {
+				kinds++
+			}
+			if kinds != 1 {
+				add("tool %q: run must have exactly one of http, command or stripe (it has %d)", name, kinds)
+			}
+			if r.Timeout.D() < 0 {
+				add("tool %q: run.timeout is negative: use a duration such as 30s", name)
+			}
 		}
 	}
 }
@@ -142,6 +181,9 @@ func (c *Config) validateRoutes(add func(string, ...any)) {
 		}
 		if len(r.Tools) == 0 {
 			add("%s has no tools: name at least one tool from tools: (defined: %s)", label, defined)
+		}
+		if r.MaxSteps < 0 || r.MaxSteps > 50 {
+			add("%s: max_steps is %d: use a number from 1 to 50, or leave it out to use agent.max_steps", label, r.MaxSteps)
 		}
 		seen := map[string]bool{}
 		for _, t := range r.Tools {

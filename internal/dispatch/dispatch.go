@@ -1,6 +1,7 @@
 // Package dispatch is the worker's side of the pipeline: it takes a stored
-// event off the queue, finds its route, asks the agent, and journals each
-// step. The queue (package store) decides when to run and retry it.
+// event off the queue, finds its route, applies the route's filter, builds
+// the prompt, and runs the agent loop with the route's tools, journaling
+// each step. The queue (package store) decides when to run and retry it.
 package dispatch
 
 import (
@@ -8,21 +9,26 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/agenthook/agenthook/internal/agent"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/tool"
 )
 
 // Dispatcher implements store.Handler.
 type Dispatcher struct {
-	Routes    *route.Table
-	Provider  agent.Provider
-	Model     string
-	System    string
-	MaxTokens int
-	Log       *slog.Logger
+	Routes   *route.Table
+	Provider agent.Provider
+	// Tools executes the tools that have a run: key; nil means every tool
+	// only records the decision.
+	Tools          *tool.Set
+	Model          string
+	System         string
+	MaxTokens      int
+	MaxSteps       int // default for routes that set none
+	MaxPromptBytes int
+	Log            *slog.Logger
 }
 
 // permanentError makes the queue mark the event dead at once: retrying an
@@ -33,106 +39,123 @@ func (e permanentError) Error() string   { return e.err.Error() }
 func (e permanentError) Unwrap() error   { return e.err }
 func (e permanentError) Permanent() bool { return true }
 
-// Dispatch sends one event to the model and journals the request and the
-// decision (or the error).
+// Dispatch runs the agent loop for one event. An attempt after a crash or
+// an error resumes from the journal: rounds the model already answered are
+// not sent again, and tool calls already settled are not executed again.
 func (d *Dispatcher) Dispatch(ctx context.Context, run *store.Run) error {
 	ev := run.Event
+	fail := func(err error) error {
+		run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false})
+		return permanentError{err}
+	}
 	r, ok := d.Routes.Match(ev.Type)
 	if !ok {
-		err := fmt.Errorf("no route matches %s any more: add one to the config and replay the event", ev.Type)
-		run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false})
-		return permanentError{err}
+		return fail(fmt.Errorf("no route matches %s any more: add one to the config and replay the event", ev.Type))
 	}
-	prompt, err := route.Prompt(r, ev.Payload)
-	if err != nil {
-		err = fmt.Errorf("build prompt: %w", err)
-		run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false})
-		return permanentError{err}
-	}
-	req := agent.Request{Model: d.Model, System: d.System, Prompt: prompt, MaxTokens: d.MaxTokens}
-	names := make([]string, len(r.Tools))
-	for i, t := range r.Tools {
-		req.Tools = append(req.Tools, agent.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema})
-		names[i] = t.Name
-	}
-	choice := "any"
-	if len(names) == 1 {
-		choice = "tool:" + names[0]
-	}
-	summary := fmt.Sprintf("%s %s → route %q, tools %v (tool_choice %s), prompt %d bytes", ev.Type, ev.ID, r.Name, names, choice, len(prompt))
-
-	start := time.Now()
-	dec, err := d.Provider.Decide(ctx, req)
-	latency := time.Since(start)
-	reqStep := map[string]any{
-		"summary":      summary,
-		"provider":     d.Provider.Name(),
-		"model":        d.Model,
-		"route":        r.Name,
-		"tools":        names,
-		"tool_choice":  choice,
-		"prompt_bytes": len(prompt),
-		"latency_ms":   latency.Milliseconds(),
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			reqStep["error"] = "cancelled by shutdown"
-			run.Record(context.WithoutCancel(ctx), "model_request", reqStep)
+	allowed, err := r.Allows(ev.Payload)
+	if !allowed {
+		step := map[string]any{"route": r.Name, "when": r.When}
+		if err != nil {
+			step["error"] = err.Error()
+		}
+		if err := run.Record(ctx, "filtered", step); err != nil {
 			return err
 		}
-		run.Record(ctx, "model_request", reqStep)
-		errStep := map[string]any{"error": err.Error(), "retryable": true}
-		var ae *agent.Error
-		if errors.As(err, &ae) {
-			errStep["status_code"] = ae.StatusCode
-			errStep["retryable"] = ae.Retryable
-			if ae.After > 0 {
-				errStep["retry_after_ms"] = ae.After.Milliseconds()
-			}
-			if ae.RequestID != "" {
-				errStep["request_id"] = ae.RequestID
-			}
+		return store.ErrFiltered
+	}
+	built, err := route.Prompt(r, ev.Payload, d.MaxPromptBytes)
+	if err != nil {
+		return fail(fmt.Errorf("build prompt: %w", err))
+	}
+	req := agent.Request{
+		Model:     d.Model,
+		System:    d.System,
+		MaxTokens: d.MaxTokens,
+		Messages:  []agent.Message{{Role: agent.User, Content: []agent.Block{{Type: agent.TextBlock, Text: built.Text}}}},
+		Event:     agent.Event{ID: ev.ID, Type: ev.Type, Payload: built.Event},
+	}
+	names := make([]string, len(r.Tools))
+	for i, t := range r.Tools {
+		req.Tools = append(req.Tools, agent.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema, InputFrom: t.InputFrom})
+		names[i] = t.Name
+	}
+	history, err := agent.History(stepsSinceReplay(ev.Steps))
+	if err != nil {
+		return fail(err)
+	}
+	maxSteps := d.MaxSteps
+	if r.MaxSteps > 0 {
+		maxSteps = r.MaxSteps
+	}
+	summary := fmt.Sprintf("%s %s → route %q, tools %v, prompt %d bytes", ev.Type, ev.ID, r.Name, names, len(built.Text))
+	if built.Truncated {
+		summary += " (truncated)"
+	}
+	if len(history) > 0 {
+		summary += fmt.Sprintf(", resumed after %d journaled round(s)", len(history))
+	}
+	loop := &agent.Loop{
+		Provider: d.Provider,
+		Runner:   &runner{set: d.Tools, eventID: ev.ID, eventType: ev.Type},
+		Journal:  run,
+		MaxSteps: maxSteps,
+		Summary:  summary,
+	}
+	out, err := loop.Run(ctx, req, history)
+	if err != nil {
+		var tr *agent.Truncated
+		if errors.As(err, &tr) {
+			run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false, "truncated": true})
 		}
-		run.Record(ctx, "error", errStep)
 		return err
 	}
-	reqStep["model"] = dec.Model
-	reqStep["request_id"] = dec.RequestID
-	reqStep["input_tokens"] = dec.Usage.InputTokens
-	reqStep["output_tokens"] = dec.Usage.OutputTokens
-	reqStep["cache_read_input_tokens"] = dec.Usage.CacheReadInputTokens
-	reqStep["cache_creation_input_tokens"] = dec.Usage.CacheCreationInputTokens
-	if err := run.Record(ctx, "model_request", reqStep); err != nil {
-		return err
-	}
-	decStep := map[string]any{
-		"tool":        dec.Tool,
-		"tool_use_id": dec.ToolUseID,
-		"input":       dec.Input,
-		"stop_reason": dec.StopReason,
-	}
-	if dec.Text != "" {
-		decStep["text"] = dec.Text
-	}
-	if dec.StopReason == "max_tokens" {
-		decStep["truncated"] = true
-	}
-	if err := run.Record(ctx, "decision", decStep); err != nil {
-		return err
-	}
-	switch {
-	case dec.StopReason == "max_tokens":
-		err := fmt.Errorf("the model hit max_tokens (%d) before finishing: raise agent.max_tokens", d.MaxTokens)
-		run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false})
-		return permanentError{err}
-	case dec.Tool == "":
-		err := fmt.Errorf("the model answered without calling a tool (stop_reason %s)", dec.StopReason)
-		run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": true})
+	if err := run.Record(ctx, "outcome", out); err != nil {
 		return err
 	}
 	if d.Log != nil {
-		d.Log.Debug("decision", "id", ev.ID, "tool", dec.Tool, "stop_reason", dec.StopReason,
-			"input_tokens", dec.Usage.InputTokens, "output_tokens", dec.Usage.OutputTokens)
+		d.Log.Debug("agent loop", "id", ev.ID, "route", r.Name, "stop", out.Stop, "rounds", out.Rounds,
+			"input_tokens", out.Usage.InputTokens, "output_tokens", out.Usage.OutputTokens)
 	}
 	return nil
+}
+
+// stepsSinceReplay returns the journal after the last replay: a replay
+// starts the conversation afresh (the config may have changed), while a
+// retry continues it.
+func stepsSinceReplay(steps []store.Step) []agent.JournalStep {
+	start := 0
+	for i, s := range steps {
+		if s.Kind == "replay" {
+			start = i + 1
+		}
+	}
+	out := make([]agent.JournalStep, 0, len(steps)-start)
+	for _, s := range steps[start:] {
+		out = append(out, agent.JournalStep{Kind: s.Kind, Data: s.Data})
+	}
+	return out
+}
+
+// runner adapts the tool set to the loop, adding what a call needs to know
+// about its event: ids and the idempotency key.
+type runner struct {
+	set                *tool.Set
+	eventID, eventType string
+}
+
+func (r *runner) Runs(name string) bool { return r.set != nil && r.set.Runs(name) }
+
+func (r *runner) Run(ctx context.Context, use agent.Block) (agent.Block, error) {
+	res, err := r.set.Execute(ctx, tool.Call{
+		Tool:           use.Name,
+		Input:          use.Input,
+		ToolUseID:      use.ID,
+		EventID:        r.eventID,
+		EventType:      r.eventType,
+		IdempotencyKey: tool.IdempotencyKey(r.eventID, use.ID),
+	})
+	if err != nil {
+		return agent.Block{}, err
+	}
+	return agent.Block{Type: agent.ToolResultBlock, ToolUseID: use.ID, Content: res.Content, IsError: res.IsError}, nil
 }

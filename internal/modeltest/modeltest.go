@@ -1,7 +1,8 @@
 // Package modeltest runs a fake Anthropic Messages API on loopback for
 // tests: the official SDK talks to it over real HTTP. Each request gets the
 // next scripted reply; when the script runs out the fake answers with a
-// tool call for the first tool offered.
+// tool call for the first tool offered, or, when the request feeds tool
+// results back, with end_turn.
 package modeltest
 
 import (
@@ -131,7 +132,40 @@ func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, errorBody(status))
 		return
 	}
+	if rep.StopReason == "" && hasToolResults(body) {
+		io.WriteString(w, endTurn(body))
+		return
+	}
 	io.WriteString(w, toolUse(body, rep.StopReason))
+}
+
+// hasToolResults reports whether the request's last message carries
+// tool_result blocks: the loop is feeding results back.
+func hasToolResults(req map[string]any) bool {
+	msgs, _ := req["messages"].([]any)
+	if len(msgs) == 0 {
+		return false
+	}
+	last, _ := msgs[len(msgs)-1].(map[string]any)
+	content, _ := last["content"].([]any)
+	for _, c := range content {
+		if b, _ := c.(map[string]any); b["type"] == "tool_result" {
+			return true
+		}
+	}
+	return false
+}
+
+// endTurn answers a round that fed tool results back: the model is done.
+func endTurn(req map[string]any) string {
+	msg := map[string]any{
+		"id": "msg_fake_end", "type": "message", "role": "assistant", "model": req["model"],
+		"content":     []any{map[string]any{"type": "text", "text": "Done: the tool results are recorded."}},
+		"stop_reason": "end_turn", "stop_sequence": nil,
+		"usage": map[string]any{"input_tokens": 950, "output_tokens": 12, "cache_read_input_tokens": 700, "cache_creation_input_tokens": 0},
+	}
+	b, _ := json.Marshal(msg)
+	return string(b)
 }
 
 func errorBody(status int) string {

@@ -135,7 +135,7 @@ func (s *Store) Replay(ctx context.Context, id, route string) error {
 	// Only a finished event may be replayed; the condition makes two
 	// concurrent replays queue one job, not two.
 	res, err := tx.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, route = ?, last_error = '', updated_at = ?
-		WHERE id = ? AND status IN ('done', 'dead', 'ignored')`), string(StatusQueued), route, nowMicro(), id)
+		WHERE id = ? AND status IN ('done', 'dead', 'ignored', 'filtered')`), string(StatusQueued), route, nowMicro(), id)
 	if err != nil {
 		return fmt.Errorf("store: replay %s: %w", id, err)
 	}

@@ -210,21 +210,29 @@ func (s *Store) work(ctx context.Context, job *river.Job[DispatchArgs]) error {
 	latency := time.Since(start)
 
 	if herr == nil {
-		return s.complete(ctx, job, run, latency)
+		return s.complete(ctx, job, run, StatusDone, latency)
+	}
+	if errors.Is(herr, ErrFiltered) {
+		return s.complete(ctx, job, run, StatusFiltered, latency)
 	}
 	return s.fail(ctx, job, run, herr, latency)
 }
 
-// complete marks the event done and the job completed in one transaction, so
-// a crash cannot leave a finished dispatch to be run again.
-func (s *Store) complete(ctx context.Context, job *river.Job[DispatchArgs], run *Run, latency time.Duration) error {
+// ErrFiltered is what a Handler returns for an event its route's filter
+// leaves out: the job completes and the event is marked filtered.
+var ErrFiltered = errors.New("filtered out by the route's when: expression")
+
+// complete marks the event finished (done or filtered) and the job
+// completed in one transaction, so a crash cannot leave a finished dispatch
+// to be run again.
+func (s *Store) complete(ctx context.Context, job *river.Job[DispatchArgs], run *Run, status Status, latency time.Duration) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = '', updated_at = ? WHERE id = ?`),
-		string(StatusDone), nowMicro(), run.Event.ID); err != nil {
+		string(status), nowMicro(), run.Event.ID); err != nil {
 		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
 	}
 	if _, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job); err != nil {
@@ -233,7 +241,7 @@ func (s *Store) complete(ctx context.Context, job *river.Job[DispatchArgs], run 
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
 	}
-	s.log.Info("dispatch", "id", run.Event.ID, "type", run.Event.Type, "status", StatusDone, "attempt", run.Attempt, "latency_ms", latency.Milliseconds())
+	s.log.Info("dispatch", "id", run.Event.ID, "type", run.Event.Type, "status", status, "attempt", run.Attempt, "latency_ms", latency.Milliseconds())
 	return nil
 }
 

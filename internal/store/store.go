@@ -41,6 +41,7 @@ const (
 	StatusRetrying Status = "retrying" // the last attempt failed and another is scheduled
 	StatusDone     Status = "done"     // dispatched; the decision is in the journal
 	StatusDead     Status = "dead"     // gave up: a permanent error or too many attempts
+	StatusFiltered Status = "filtered" // the route's when: filter left it out; no model call
 )
 
 // Outcome is what Ingest did with an event.

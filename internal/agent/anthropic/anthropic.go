@@ -1,12 +1,11 @@
-// Package anthropic is the Claude provider: one Messages API request with
-// tool use, through the official SDK.
+// Package anthropic is the Claude provider: Messages API requests with tool
+// use and prompt caching, through the official SDK.
 package anthropic
 
 import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	sdk "github.com/anthropics/anthropic-sdk-go/v2"
@@ -48,30 +47,58 @@ func New(o Options) *Provider {
 // Name implements agent.Provider.
 func (p *Provider) Name() string { return "anthropic" }
 
-// Decide sends one Messages request. With one tool the model is forced to
-// call it; with several it must call one of them.
-func (p *Provider) Decide(ctx context.Context, req agent.Request) (*agent.Decision, error) {
+// Send sends one Messages request carrying the whole conversation.
+//
+// The system prompt and the tool definitions are marked for prompt caching
+// (cache_control on the system block and on the last tool, which caches
+// every tool before it): they are the same for every event of a route, so
+// from the second event on they are billed at the cache-read rate, and
+// within one event every later round reuses them too.
+func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, error) {
 	params := sdk.MessageNewParams{
 		Model:     sdk.Model(req.Model),
 		MaxTokens: int64(req.MaxTokens),
-		Messages:  []sdk.MessageParam{sdk.NewUserMessage(sdk.NewTextBlock(req.Prompt))},
+	}
+	for _, m := range req.Messages {
+		blocks := make([]sdk.ContentBlockParamUnion, 0, len(m.Content))
+		for _, b := range m.Content {
+			switch b.Type {
+			case agent.TextBlock:
+				blocks = append(blocks, sdk.NewTextBlock(b.Text))
+			case agent.ToolUseBlock:
+				blocks = append(blocks, sdk.NewToolUseBlock(b.ID, b.Input, b.Name))
+			case agent.ToolResultBlock:
+				blocks = append(blocks, sdk.NewToolResultBlock(b.ToolUseID, b.Content, b.IsError))
+			}
+		}
+		if m.Role == agent.Assistant {
+			params.Messages = append(params.Messages, sdk.NewAssistantMessage(blocks...))
+		} else {
+			params.Messages = append(params.Messages, sdk.NewUserMessage(blocks...))
+		}
 	}
 	if req.System != "" {
-		params.System = []sdk.TextBlockParam{{Text: req.System}}
+		params.System = []sdk.TextBlockParam{{Text: req.System, CacheControl: sdk.NewCacheControlEphemeralParam()}}
 	}
-	for _, t := range req.Tools {
+	for i, t := range req.Tools {
 		tp := &sdk.ToolParam{Name: t.Name, InputSchema: inputSchema(t.InputSchema)}
 		if t.Description != "" {
 			tp.Description = sdk.String(t.Description)
 		}
+		if i == len(req.Tools)-1 {
+			tp.CacheControl = sdk.NewCacheControlEphemeralParam()
+		}
 		params.Tools = append(params.Tools, sdk.ToolUnionParam{OfTool: tp})
 	}
-	switch len(req.Tools) {
-	case 0:
-	case 1:
-		params.ToolChoice = sdk.ToolChoiceParamOfTool(req.Tools[0].Name)
-	default:
-		params.ToolChoice = sdk.ToolChoiceUnionParam{OfAny: &sdk.ToolChoiceAnyParam{}}
+	if len(req.Tools) > 0 {
+		switch req.Choice.Mode {
+		case "tool":
+			params.ToolChoice = sdk.ToolChoiceParamOfTool(req.Choice.Name)
+		case "any":
+			params.ToolChoice = sdk.ToolChoiceUnionParam{OfAny: &sdk.ToolChoiceAnyParam{}}
+		default:
+			params.ToolChoice = sdk.ToolChoiceUnionParam{OfAuto: &sdk.ToolChoiceAutoParam{}}
+		}
 	}
 
 	var resp *http.Response
@@ -79,7 +106,7 @@ func (p *Provider) Decide(ctx context.Context, req agent.Request) (*agent.Decisi
 	if err != nil {
 		return nil, classify(err)
 	}
-	d := &agent.Decision{
+	r := &agent.Reply{
 		StopReason: string(msg.StopReason),
 		Model:      string(msg.Model),
 		Usage: agent.Usage{
@@ -90,22 +117,18 @@ func (p *Provider) Decide(ctx context.Context, req agent.Request) (*agent.Decisi
 		},
 	}
 	if resp != nil {
-		d.RequestID = resp.Header.Get("request-id")
+		r.RequestID = resp.Header.Get("request-id")
 	}
-	var text []string
 	for _, block := range msg.Content {
 		switch block.Type {
 		case "tool_use":
-			if d.Tool == "" {
-				tu := block.AsToolUse()
-				d.Tool, d.ToolUseID, d.Input = tu.Name, tu.ID, tu.Input
-			}
+			tu := block.AsToolUse()
+			r.Content = append(r.Content, agent.Block{Type: agent.ToolUseBlock, ID: tu.ID, Name: tu.Name, Input: tu.Input})
 		case "text":
-			text = append(text, block.AsText().Text)
+			r.Content = append(r.Content, agent.Block{Type: agent.TextBlock, Text: block.AsText().Text})
 		}
 	}
-	d.Text = strings.Join(text, "\n")
-	return d, nil
+	return r, nil
 }
 
 // inputSchema turns a JSON schema object into the SDK's parameter, keeping
