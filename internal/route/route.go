@@ -7,8 +7,6 @@ package route
 import (
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -26,33 +24,6 @@ type Tool struct {
 	// ('"escalate_to_human"'). New checks that they compile.
 	InputFrom map[string]string
 
-	inputFrom map[string]*Expr // compiled InputFrom
-}
-
-// Input evaluates the tool's InputFrom expressions over payload, a Stripe
-// event, and returns the tool input they make (for the offline
-// provider). A field whose expression fails makes the whole call fail,
-// with the field named.
-func (t Tool) Input(payload []byte) (map[string]any, error) {
-	act, err := activation(payload)
-	if err != nil {
-		return nil, fmt.Errorf("tool %s input_from: %w", t.Name, err)
-	}
-	in := make(map[string]any, len(t.InputFrom))
-	for _, field := range slices.Sorted(maps.Keys(t.InputFrom)) {
-		e := t.inputFrom[field]
-		if e == nil || e.src != t.InputFrom[field] { // a Tool built by hand
-			if e, err = CompileExpr(t.InputFrom[field]); err != nil {
-				return nil, fmt.Errorf("tool %s input_from.%s: %w", t.Name, field, err)
-			}
-		}
-		v, err := e.eval(act)
-		if err != nil {
-			return nil, fmt.Errorf("tool %s input_from.%s: %w", t.Name, field, err)
-		}
-		in[field] = v
-	}
-	return in, nil
 }
 
 // Route is a config route with its tools resolved and its when: filter
@@ -143,14 +114,11 @@ func New(cfg *config.Config) (*Table, error) {
 				return nil, fmt.Errorf("%s names tool %q, which is not defined under tools: define it or fix the name", label, name)
 			}
 			tool := Tool{Name: name, Description: ct.Description, InputSchema: ct.InputSchema, InputFrom: ct.InputFrom}
-			if len(ct.InputFrom) > 0 {
-				tool.inputFrom = map[string]*Expr{}
-				for field, src := range ct.InputFrom {
-					e, err := CompileExpr(src)
-					if err != nil {
-						return nil, fmt.Errorf("tool %s input_from.%s: %w", name, field, err)
-					}
-					tool.inputFrom[field] = e
+			// Checked here so a typo fails at start, not on the first event;
+			// the offline provider compiles and caches them for use.
+			for field, src := range ct.InputFrom {
+				if _, err := CompileExpr(src); err != nil {
+					return nil, fmt.Errorf("tool %s input_from.%s: %w", name, field, err)
 				}
 			}
 			r.Tools = append(r.Tools, tool)
