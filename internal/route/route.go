@@ -23,7 +23,6 @@ type Tool struct {
 	// CompileExpr), for the offline provider; a literal is a CEL literal
 	// ('"escalate_to_human"'). New checks that they compile.
 	InputFrom map[string]string
-
 }
 
 // Route is a config route with its tools resolved and its when: filter
