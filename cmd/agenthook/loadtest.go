@@ -1,9 +1,13 @@
 package main
 
 import (
+	"strconv"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -26,6 +30,7 @@ func loadtest(ctx context.Context, args []string, getenv func(string) string, st
 	n := fs.Int("n", 10000, "events to send")
 	c := fs.Int("c", 32, "concurrent senders")
 	dupRate := fs.Float64("dup-rate", 0, "fraction of sends that repeat an event already sent (0..1)")
+	sameObject := fs.Bool("same-object", false, "keep the fixtures' object ids, so every event of a type is about one object (tests per-object ordering under load)")
 	types := fs.String("types", "charge.dispute.created,invoice.payment_failed,customer.subscription.deleted,charge.refunded",
 		"comma-separated event types to cycle through")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -51,6 +56,16 @@ func loadtest(ctx context.Context, args []string, getenv func(string) string, st
 		b, _, err := stripeevent.NewEvent(strings.TrimSpace(typeList[i%len(typeList)]), time.Now())
 		if err != nil {
 			return err
+		}
+		if !*sameObject {
+			// Real traffic is mostly about different objects; the fixtures
+			// all name one. A fresh object id per event keeps per-object
+			// ordering from serialising the whole run.
+			id := gjson.GetBytes(b, "data.object.id").String()
+			prefix, _, _ := strings.Cut(id, "_")
+			if b, err = sjson.SetBytes(b, "data.object.id", prefix+"_load"+strconv.Itoa(i)); err != nil {
+				return err
+			}
 		}
 		bodies[i] = b
 		distinct = append(distinct, b)
@@ -143,13 +158,17 @@ func progress(w io.Writer, done *atomic.Int64, total int) func() {
 		defer close(finished)
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
-		for {
-			d := int(done.Load())
+		draw := func() {
+			d := min(int(done.Load()), total)
 			const width = 40
 			filled := width * d / total
 			fmt.Fprintf(w, "\r[%s%s] %d/%d", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), d, total)
+		}
+		for {
+			draw()
 			select {
 			case <-stop:
+				draw() // the final count, not the last tick's
 				fmt.Fprintln(w)
 				return
 			case <-t.C:

@@ -5,7 +5,9 @@
 //	demo      run the whole pipeline offline on fixture events
 //	serve     receive, store, route and dispatch events
 //	trigger   send one realistic signed event to a running agenthook
+//	migrate   bring the store's schema up to date
 //	check     validate the config and print the route table
+//	events    list events and show one's journal (through the admin API)
 //	replay    queue finished events again (through the admin API)
 //	loadtest  measure intake with signed, distinct events
 package main
@@ -32,10 +34,14 @@ const usage = `agenthook turns Stripe webhook events into AI-agent tool calls.
 
 Usage:
   agenthook demo     [--timeout 2m] [-v]   (offline; uses Claude when ANTHROPIC_API_KEY is set)
-  agenthook serve    [--config FILE] [--addr HOST:PORT] [--store PATH] [--max-attempts N] [--log-format text|json]
+  agenthook serve    [--config FILE] [--addr HOST:PORT] [--store PATH] [--max-attempts N] [--rescue-after 5m] [--log-format text|json]
   agenthook trigger  TYPE [--url URL]      (agenthook trigger --list shows the types)
   agenthook check    [--config FILE]
-  agenthook replay   ID... [--server URL]
+  agenthook migrate  [--config FILE] [--store PATH|postgres://…]
+  agenthook events   list [--status S] [--type T] [--route R] [--since 24h] [--until T] [--q TEXT] [--limit N] [--cursor C] [--json] [--server URL]
+  agenthook events   show ID [--json] [--server URL]
+  agenthook replay   ID... [--json] [--server URL]
+  agenthook replay   --status dead [--since 24h] [--type T] [--route R] [--until T] [--q TEXT] [--json] [--server URL]
   agenthook loadtest [--url URL] [--n N] [--c C] [--dup-rate F]
 
 Environment:
@@ -62,6 +68,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return trigger(ctx, rest, getenv, stdout, stderr)
 	case "check":
 		return check(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "events":
+		return events(ctx, rest, getenv, stdout, stderr)
 	case "replay":
 		return replay(ctx, rest, getenv, stdout, stderr)
 	case "loadtest":

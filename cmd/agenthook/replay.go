@@ -2,47 +2,166 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 const defaultServer = "http://localhost:8000"
 
-// replay asks a running agenthook to queue events again.
+// replayResult is the answer of POST /api/replay, and what `replay --json`
+// prints in both modes.
+type replayResult struct {
+	Replayed   []string  `json:"replayed"`
+	Skipped    []skipped `json:"skipped"`
+	Matched    int       `json:"matched"`
+	NextCursor string    `json:"next_cursor"`
+}
+
+type skipped struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// replay asks a running agenthook to queue events again: the ones named, or
+// the ones a filter selects.
 func replay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("replay", stderr)
 	server := fs.String("server", defaultServer, "agenthook base URL")
+	var filter filterFlags
+	filter.register(fs)
+	batch := fs.Int("batch", 50, "events replayed per request when replaying by filter (1–500)")
+	asJSON := fs.Bool("json", false, `print {"replayed": [ids], "skipped": [{"id", "reason"}]} as JSON`)
 	ids, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(ids) == 0 {
-		return errors.New("replay takes one or more event ids: agenthook replay evt_…")
+	switch {
+	case len(ids) > 0 && !filter.empty():
+		return errors.New("replay takes event ids or filter flags, not both: agenthook replay evt_… or agenthook replay --status dead --since 24h")
+	case len(ids) == 0 && filter.empty():
+		return errors.New("replay takes one or more event ids (agenthook replay evt_…) or a filter (agenthook replay --status dead --since 24h)")
+	case len(ids) > 0:
+		return replayIDs(ctx, ids, *server, *asJSON, getenv, stdout, stderr)
 	}
+	if *batch < 1 || *batch > 500 {
+		return fmt.Errorf("--batch %d: use 1 to 500", *batch)
+	}
+	return replayFilter(ctx, &filter, *batch, *server, *asJSON, getenv, stdout, stderr)
+}
+
+func replayIDs(ctx context.Context, ids []string, server string, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
 	client := &http.Client{Timeout: 30 * time.Second}
-	var failed int
+	res := replayResult{Replayed: []string{}}
 	for _, id := range ids {
-		u := strings.TrimRight(*server, "/") + "/api/events/" + url.PathEscape(id) + "/replay"
+		u := strings.TrimRight(server, "/") + "/api/events/" + url.PathEscape(id) + "/replay"
 		status, body, err := adminDo(ctx, client, http.MethodPost, u, getenv("AGENTHOOK_ADMIN_TOKEN"))
 		if err != nil {
 			return err
 		}
 		if status/100 != 2 {
-			failed++
-			fmt.Fprintf(stderr, "%s: %d %s\n", id, status, strings.TrimSpace(string(body)))
+			reason := strings.TrimSpace(string(body))
+			var e struct {
+				Error string `json:"error"`
+			}
+			if json.Unmarshal(body, &e) == nil && e.Error != "" {
+				reason = e.Error
+			}
+			reason = fmt.Sprintf("%d %s", status, reason)
+			res.Skipped = append(res.Skipped, skipped{id, reason})
+			if !asJSON {
+				fmt.Fprintf(stderr, "%s: %s\n", id, reason)
+			}
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: queued\n", id)
+		res.Replayed = append(res.Replayed, id)
+		if !asJSON {
+			fmt.Fprintf(stdout, "%s: queued\n", id)
+		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d replays failed", failed, len(ids))
+	if asJSON {
+		if err := printReplayJSON(stdout, &res); err != nil {
+			return err
+		}
+	}
+	if n := len(res.Skipped); n > 0 {
+		return fmt.Errorf("%d of %d replays failed", n, len(ids))
 	}
 	return nil
+}
+
+// replayFilter replays what the filter selects, a batch per request,
+// following the cursor, with a progress bar on stderr when there are many.
+func replayFilter(ctx context.Context, filter *filterFlags, batch int, server string, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
+	client := newAdminClient(server, getenv)
+	body := map[string]any{"limit": batch}
+	for k, v := range filter.fields() {
+		body[k] = v
+	}
+	all := replayResult{Replayed: []string{}}
+	var done atomic.Int64
+	stopBar := func() {}
+	for first := true; ; first = false {
+		b, err := client.call(ctx, http.MethodPost, "/api/replay", nil, body)
+		if err != nil {
+			stopBar()
+			return fmt.Errorf("%w (replayed %d before this)", err, len(all.Replayed))
+		}
+		var res replayResult
+		if err := json.Unmarshal(b, &res); err != nil {
+			stopBar()
+			return fmt.Errorf("POST /api/replay: unexpected answer (is --server an agenthook?): %w", err)
+		}
+		if first {
+			all.Matched = res.Matched
+			if res.Matched > batch {
+				// Many: a bar on stderr while the batches go (on a terminal only).
+				stopBar = progress(stderr, &done, res.Matched)
+			}
+		}
+		all.Replayed = append(all.Replayed, res.Replayed...)
+		all.Skipped = append(all.Skipped, res.Skipped...)
+		done.Store(int64(min(len(all.Replayed)+len(all.Skipped), all.Matched)))
+		if res.NextCursor == "" {
+			break
+		}
+		body["cursor"] = res.NextCursor
+	}
+	stopBar()
+	if asJSON {
+		return printReplayJSON(stdout, &all)
+	}
+	for _, id := range all.Replayed {
+		fmt.Fprintf(stdout, "%s: queued\n", id)
+	}
+	for _, s := range all.Skipped {
+		fmt.Fprintf(stdout, "%s: skipped: %s\n", s.ID, s.Reason)
+	}
+	if all.Matched == 0 {
+		fmt.Fprintln(stderr, "no events match")
+		return nil
+	}
+	fmt.Fprintf(stderr, "replayed %d, skipped %d\n", len(all.Replayed), len(all.Skipped))
+	return nil
+}
+
+func printReplayJSON(w io.Writer, r *replayResult) error {
+	out := struct {
+		Replayed []string  `json:"replayed"`
+		Skipped  []skipped `json:"skipped"`
+	}{r.Replayed, r.Skipped}
+	if out.Skipped == nil {
+		out.Skipped = []skipped{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // adminDo calls the admin API with the token, if any.

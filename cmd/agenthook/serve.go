@@ -15,10 +15,12 @@ import (
 	"github.com/agenthook/agenthook/internal/agent"
 	"github.com/agenthook/agenthook/internal/agent/anthropic"
 	"github.com/agenthook/agenthook/internal/agent/httpagent"
+	"github.com/agenthook/agenthook/internal/agent/limit"
 	"github.com/agenthook/agenthook/internal/agent/offline"
 	"github.com/agenthook/agenthook/internal/agent/openai"
 	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/dispatch"
+	"github.com/agenthook/agenthook/internal/metrics"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/server"
 	"github.com/agenthook/agenthook/internal/store"
@@ -32,7 +34,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := newFlags("serve", stderr)
 	configPath := fs.String("config", "", "YAML config file (default: zero-config seed routes)")
 	addr := fs.String("addr", "", "listen address (default :8000)")
-	storeLoc := fs.String("store", "", "SQLite file for events and queue (default agenthook-data/agenthook.db)")
+	storeLoc := fs.String("store", "", "SQLite file or postgres:// URL for events and queue (default agenthook-data/agenthook.db)")
+	rescueAfter := fs.Duration("rescue-after", 0, "with several replicas, take over a dead replica's jobs after this long (default 5m)")
 	maxAttempts := fs.Int("max-attempts", 0, "attempts before an event is dead (default 8)")
 	logFormat := fs.String("log-format", "", "log format: text or json (default text)")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -51,6 +54,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if set["max-attempts"] {
 		cfg.MaxAttempts = *maxAttempts
+	}
+	if set["rescue-after"] {
+		cfg.RescueAfter = config.Duration(*rescueAfter)
 	}
 	if set["log-format"] {
 		cfg.LogFormat = *logFormat
@@ -87,6 +93,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxSteps:       cfg.Agent.MaxSteps,
 		MaxPromptBytes: cfg.Agent.MaxPromptBytes,
 		Log:            log,
+		MaxAttempts:    cfg.MaxAttempts,
 	}
 	st, err := store.Open(ctx, store.Options{
 		Location:    cfg.Store,
@@ -95,6 +102,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RetryBase:   cfg.Retry.Base.D(),
 		RetryMax:    cfg.Retry.Max.D(),
 		Retention:   cfg.Retention.D(),
+		RescueAfter: cfg.RescueAfter.D(),
+		OrderWindow: cfg.OrderWindow.D(),
 		Handler:     disp,
 		Logger:      log,
 	})
@@ -110,6 +119,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 
+	met := metrics.New(st)
+	disp.Metrics = met // before st.Start: no dispatch has run yet
+
 	var ready atomic.Bool
 	handler := server.New(server.Deps{
 		Log:          log,
@@ -119,6 +131,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		AdminToken:   getenv("AGENTHOOK_ADMIN_TOKEN"),
 		Ready:        ready.Load,
+		Metrics:      met,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -164,10 +177,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// newProvider builds the configured model provider. Keys come from the
-// config or the provider's usual variable, passed through getenv so run()
-// has no hidden process state.
+// newProvider builds the configured model provider, wrapped so that the
+// whole process respects the provider's rate limits (agent.concurrency,
+// pacing by its rate-limit headers, one pause for every worker after a
+// 429/529). Keys come from the config or the provider's usual variable,
+// passed through getenv so run() has no hidden process state.
 func newProvider(cfg *config.Config, getenv func(string) string, log *slog.Logger) (agent.Provider, error) {
+	p, err := newModelProvider(cfg, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	return limit.New(p, limit.Options{Concurrency: cfg.Agent.Concurrency, Log: log}), nil
+}
+
+func newModelProvider(cfg *config.Config, getenv func(string) string, log *slog.Logger) (agent.Provider, error) {
 	a := cfg.Agent
 	switch a.Provider {
 	case "anthropic":

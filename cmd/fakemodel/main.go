@@ -3,16 +3,31 @@
 // the first tool offered. Point agenthook at it with ANTHROPIC_BASE_URL.
 //
 //	go run ./cmd/fakemodel --addr 127.0.0.1:9100 --delay 800ms
+//
+// With --rpm N it enforces a rate limit the way the Messages API does: a
+// token bucket of --burst requests (default N) refilled continuously at N
+// per minute. A request that finds the bucket empty is answered at once
+// with 429, retry-after and a rate_limit_error; every answer carries
+// anthropic-ratelimit-requests-limit, -remaining and -reset (RFC 3339, when
+// the bucket is full again), so a client can learn the limit.
+//
+// GET /stats answers the counters as JSON ({"requests", "ok", "refused",
+// "first", "last"}); they are also printed when the process stops.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,20 +44,128 @@ func main() {
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:9100", "listen address")
 	delay := flag.Duration("delay", 800*time.Millisecond, "latency of every answer")
+	rpm := flag.Int("rpm", 0, "requests per minute allowed (token bucket); 0 means no limit")
+	burst := flag.Int("burst", 0, "bucket size for --rpm (default: the --rpm value, as the Messages API does)")
 	flag.Parse()
 	f := modeltest.NewFake()
 	f.KeepRequests = false
 	f.Then = modeltest.Reply{Delay: *delay}
-	srv := &http.Server{Addr: *addr, Handler: f, ReadHeaderTimeout: 10 * time.Second}
+	h := newLimited(f, *rpm, *burst)
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	fmt.Fprintf(os.Stderr, "fake Messages API on http://%s (delay %s)\n", *addr, *delay)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	limitNote := "no rate limit"
+	if *rpm > 0 {
+		limitNote = fmt.Sprintf("%d requests/min, burst %d", *rpm, h.burst)
+	}
+	fmt.Fprintf(os.Stderr, "fake Messages API on http://%s (delay %s, %s)\n", *addr, *delay, limitNote)
+	err := srv.ListenAndServe()
+	b, _ := json.Marshal(h.snapshot())
+	fmt.Fprintf(os.Stderr, "fakemodel stats: %s\n", b)
+	if !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// limited counts requests and, with a rate, refuses those over it.
+type limited struct {
+	next  http.Handler
+	rate  float64 // requests per second; 0 means no limit
+	burst int
+
+	mu      sync.Mutex
+	level   float64 // requests available
+	updated time.Time
+	stats   stats
+}
+
+type stats struct {
+	Requests int64     `json:"requests"`
+	OK       int64     `json:"ok"`
+	Refused  int64     `json:"refused"`
+	First    time.Time `json:"first"`
+	Last     time.Time `json:"last"`
+}
+
+func newLimited(next http.Handler, rpm, burst int) *limited {
+	l := &limited{next: next}
+	if rpm > 0 {
+		l.rate = float64(rpm) / 60
+		l.burst = burst
+		if l.burst <= 0 {
+			l.burst = rpm
+		}
+		l.level = float64(l.burst)
+		l.updated = time.Now()
+	}
+	return l
+}
+
+func (l *limited) snapshot() stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats
+}
+
+func (l *limited) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/stats" {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(l.snapshot())
+		return
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" {
+		l.next.ServeHTTP(w, r)
+		return
+	}
+	now := time.Now()
+	l.mu.Lock()
+	l.stats.Requests++
+	if l.stats.First.IsZero() {
+		l.stats.First = now
+	}
+	l.stats.Last = now
+	allowed := true
+	var remaining int64
+	var reset time.Time
+	var retry time.Duration
+	if l.rate > 0 {
+		l.level = math.Min(float64(l.burst), l.level+l.rate*now.Sub(l.updated).Seconds())
+		l.updated = now
+		if l.level >= 1 {
+			l.level--
+		} else {
+			allowed = false
+			retry = time.Duration((1 - l.level) / l.rate * float64(time.Second))
+		}
+		remaining = int64(l.level)
+		reset = now.Add(time.Duration((float64(l.burst) - l.level) / l.rate * float64(time.Second)))
+	}
+	if allowed {
+		l.stats.OK++
+	} else {
+		l.stats.Refused++
+	}
+	l.mu.Unlock()
+
+	if l.rate > 0 {
+		h := w.Header()
+		h.Set("anthropic-ratelimit-requests-limit", strconv.Itoa(l.burst))
+		h.Set("anthropic-ratelimit-requests-remaining", strconv.FormatInt(remaining, 10))
+		h.Set("anthropic-ratelimit-requests-reset", reset.UTC().Format(time.RFC3339Nano))
+	}
+	if !allowed {
+		// The API answers whole seconds, rounded up.
+		h := w.Header()
+		h.Set("retry-after", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"type":"error","error":{"type":"rate_limit_error","message":"fake: number of requests has exceeded your per-minute rate limit"}}`)
+		return
+	}
+	l.next.ServeHTTP(w, r)
 }

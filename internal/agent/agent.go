@@ -117,6 +117,9 @@ type Reply struct {
 	Model      string  `json:"model"`
 	RequestID  string  `json:"request_id,omitempty"`
 	Usage      Usage   `json:"usage"`
+	// RateLimit is what the response's headers said about the provider's
+	// rate limits; nil when they said nothing.
+	RateLimit *RateLimit `json:"-"`
 }
 
 // ToolUses returns the reply's tool_use blocks in order.
@@ -156,6 +159,30 @@ type Error struct {
 	After      time.Duration // the API's retry-after, 0 if none
 	RequestID  string
 	Message    string // the API's message or the transport error
+	// RateLimit is what the error response's headers said about the
+	// provider's rate limits; nil when there was no response or no header.
+	RateLimit *RateLimit
+}
+
+// RateLimit is a provider-neutral snapshot of a response's rate-limit
+// headers (anthropic-ratelimit-*, OpenAI's x-ratelimit-*, retry-after). The
+// limit package paces sends by it.
+type RateLimit struct {
+	At           time.Time // when the response arrived
+	Requests     LimitBucket
+	Tokens       LimitBucket // input and output together
+	InputTokens  LimitBucket
+	OutputTokens LimitBucket
+	RetryAfter   time.Duration // 0 if not sent
+}
+
+// LimitBucket is one rate limit as a response reported it.
+type LimitBucket struct {
+	Known     bool  // the headers reported this limit's remaining count
+	Limit     int64 // 0 if not sent
+	Remaining int64
+	// Reset is when the limit is fully replenished; zero if not sent.
+	Reset time.Time
 }
 
 func (e *Error) Error() string {

@@ -21,6 +21,9 @@ type Runner interface {
 	// Runs reports whether a tool is executed. A tool that is not (no run:
 	// in its config) has its call journaled and nothing else.
 	Runs(tool string) bool
+	// NeedsApproval reports whether an operator must approve a call to the
+	// tool before it runs.
+	NeedsApproval(tool string) bool
 	// Run executes one call. A failing tool is a result with IsError set;
 	// an error means the call could not be settled (the context ended) and
 	// must not be journaled as done.
@@ -33,6 +36,27 @@ type Round struct {
 	// Results holds the tool results journaled for the reply's tool_use
 	// blocks, by tool_use id. A call missing here was never settled.
 	Results map[string]Block
+	// Requested and Decisions are the approvals asked for and given, by
+	// tool_use id.
+	Requested map[string]bool
+	Decisions map[string]Approval
+}
+
+// Approval is an operator's decision on a pending tool call.
+type Approval struct {
+	Approved bool   `json:"approved"`
+	Reason   string `json:"reason,omitempty"`
+	By       string `json:"by,omitempty"`
+}
+
+// AwaitingApproval is returned when the loop stops for an operator: a call
+// to a tool with approval: required has no decision yet. The journal holds
+// the request; once an operator decides, the event runs again and the loop
+// resumes from the journal.
+type AwaitingApproval struct{ Pending []string }
+
+func (e *AwaitingApproval) Error() string {
+	return fmt.Sprintf("waiting for an operator to approve or deny %d tool call(s)", len(e.Pending))
 }
 
 // Loop runs the conversation of one event with a model.
@@ -96,9 +120,10 @@ func (l *Loop) Run(ctx context.Context, req Request, history []Round) (*Outcome,
 	for round := 1; ; round++ {
 		out.Rounds = round
 		var reply *Reply
-		var known map[string]Block
+		var past Round
 		if round <= len(history) {
-			reply, known = &history[round-1].Reply, history[round-1].Results
+			past = history[round-1]
+			reply = &past.Reply
 		} else {
 			r := req
 			r.Messages = msgs
@@ -122,7 +147,7 @@ func (l *Loop) Run(ctx context.Context, req Request, history []Round) (*Outcome,
 			out.Stop = StopEndTurn
 			return out, nil
 		}
-		results, executed, err := l.runTools(ctx, round, uses, known, offered, names, record)
+		results, executed, err := l.runTools(ctx, round, reply, past, offered, names, record)
 		if err != nil {
 			return out, err
 		}
@@ -229,9 +254,12 @@ func (l *Loop) send(ctx context.Context, req Request, round int, names []string,
 // runTools settles every tool_use of a round, in parallel, and returns the
 // tool_result blocks in the order of the calls. executed reports whether
 // any tool actually ran (now or in an earlier attempt).
-func (l *Loop) runTools(ctx context.Context, round int, uses []Block, known map[string]Block, offered map[string]bool, names []string,
+func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round, offered map[string]bool, names []string,
 	record func(context.Context, string, any) error) ([]Block, bool, error) {
+	uses := reply.ToolUses()
+	known := past.Results
 	results := make([]Block, len(uses))
+	var pending []string
 	errs := make([]error, len(uses))
 	executed := false
 	var wg sync.WaitGroup
@@ -249,9 +277,34 @@ func (l *Loop) runTools(ctx context.Context, round int, uses []Block, known map[
 				Content: fmt.Sprintf("unknown tool %q: call one of %v", u.Name, names)}
 			errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
 			continue
+		case l.Runner != nil && l.Runner.NeedsApproval(u.Name):
+			d, decided := past.Decisions[u.ID]
+			switch {
+			case !decided:
+				pending = append(pending, u.ID)
+				if !past.Requested[u.ID] {
+					errs[i] = record(ctx, "approval_requested", map[string]any{
+						"round": round, "tool": u.Name, "tool_use_id": u.ID, "input": u.Input, "text": reply.Text(),
+					})
+				}
+				continue
+			case !d.Approved:
+				results[i] = Block{Type: ToolResultBlock, ToolUseID: u.ID, IsError: true,
+					Content: "denied by an operator: " + d.Reason}
+				errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
+				continue
+			}
+			// Approved: run it below.
 		case l.Runner == nil || !l.Runner.Runs(u.Name):
 			results[i] = Block{Type: ToolResultBlock, ToolUseID: u.ID, Content: "recorded: this tool only records the decision"}
 			errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
+			continue
+		}
+		if !l.Runner.Runs(u.Name) {
+			// Approved, but a record-only tool: the approval is the decision.
+			results[i] = Block{Type: ToolResultBlock, ToolUseID: u.ID, Content: "approved by an operator; recorded"}
+			errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
+			executed = true
 			continue
 		}
 		executed = true
@@ -272,6 +325,9 @@ func (l *Loop) runTools(ctx context.Context, round int, uses []Block, known map[
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, executed, err
+	}
+	if len(pending) > 0 {
+		return nil, executed, &AwaitingApproval{Pending: pending}
 	}
 	return results, executed, nil
 }
@@ -317,7 +373,25 @@ func History(steps []JournalStep) ([]Round, error) {
 				// request and its decision) keeps the first.
 				continue
 			}
-			rounds = append(rounds, Round{Reply: Reply{Content: d.Content, StopReason: d.StopReason}, Results: map[string]Block{}})
+			rounds = append(rounds, Round{Reply: Reply{Content: d.Content, StopReason: d.StopReason}, Results: map[string]Block{},
+				Requested: map[string]bool{}, Decisions: map[string]Approval{}})
+		case "approval_requested", "approval":
+			var a struct {
+				Round     int    `json:"round"`
+				ToolUseID string `json:"tool_use_id"`
+				Approval
+			}
+			if err := json.Unmarshal(s.Data, &a); err != nil {
+				return nil, fmt.Errorf("journal: %s: %w", s.Kind, err)
+			}
+			if a.Round < 1 || a.Round > len(rounds) {
+				continue
+			}
+			if s.Kind == "approval_requested" {
+				rounds[a.Round-1].Requested[a.ToolUseID] = true
+			} else {
+				rounds[a.Round-1].Decisions[a.ToolUseID] = a.Approval
+			}
 		case "tool_call":
 			var t struct {
 				Round     int    `json:"round"`

@@ -55,16 +55,30 @@ type Config struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	Workers         int      `yaml:"workers"`
 	Retry           Retry    `yaml:"retry"`
+	// RescueAfter is how long a job may run before another replica takes
+	// it over (PostgreSQL). Longer than the slowest dispatch, or a slow one
+	// runs twice; shorter means a dead replica's events wait less.
+	RescueAfter Duration `yaml:"rescue_after"`
+	// OrderWindow is how long an event waits after it is received before
+	// it may run, so that an older event about the same object that
+	// arrives a little later still runs first.
+	OrderWindow Duration `yaml:"order_window"`
 	// ToolSecret signs the requests of http tools and the http provider
 	// (Agenthook-Signature). Default: AGENTHOOK_TOOL_SECRET.
 	ToolSecret string `yaml:"tool_secret"`
 	// StripeWrites names the Stripe write actions tools may run
 	// (refund.create, …). Anything not listed is refused.
-	StripeWrites []string        `yaml:"stripe_writes"`
-	Stripe       Stripe          `yaml:"stripe"`
-	Agent        Agent           `yaml:"agent"`
-	Routes       []Route         `yaml:"routes"`
-	Tools        map[string]Tool `yaml:"tools"`
+	StripeWrites []string `yaml:"stripe_writes"`
+	// StripeApproval names Stripe write actions that always wait for an
+	// operator's approval, whatever tool runs them.
+	StripeApproval []string `yaml:"stripe_approval"`
+	// ApprovalTimeout denies a pending tool call automatically after this
+	// long; 0 waits for an operator indefinitely.
+	ApprovalTimeout Duration        `yaml:"approval_timeout"`
+	Stripe          Stripe          `yaml:"stripe"`
+	Agent           Agent           `yaml:"agent"`
+	Routes          []Route         `yaml:"routes"`
+	Tools           map[string]Tool `yaml:"tools"`
 }
 
 // Retry is the backoff between dispatch attempts of one event.
@@ -101,6 +115,9 @@ type Agent struct {
 	// MaxPromptBytes caps the event part of the prompt; longer prompts are
 	// cut with a visible marker.
 	MaxPromptBytes int `yaml:"max_prompt_bytes"`
+	// Concurrency caps the model requests in flight in this process; 0
+	// (default) means as many as there are workers.
+	Concurrency int `yaml:"concurrency"`
 }
 
 // Route sends events whose type matches one of Events to the model with
@@ -120,6 +137,10 @@ type Route struct {
 	// [redacted] before anything reaches a model.
 	Redact   []string `yaml:"redact"`
 	MaxSteps int      `yaml:"max_steps"`
+	// OrderKey is the event path whose value groups events that must not
+	// run concurrently and run oldest-created first (default
+	// data.object.id; e.g. data.object.customer).
+	OrderKey string `yaml:"order_key"`
 }
 
 // Tool is a tool offered to the model; InputSchema is a JSON schema.
@@ -131,6 +152,22 @@ type Tool struct {
 	Run *Run `yaml:"run"`
 	// InputFrom maps input fields to event paths for the offline provider.
 	InputFrom map[string]string `yaml:"input_from"`
+	// Approval "required" makes every call wait for an operator.
+	Approval string `yaml:"approval"`
+}
+
+// NeedsApproval reports whether calls to the named tool wait for an
+// operator: the tool says approval: required, or it runs a Stripe write
+// listed in stripe_approval.
+func (c *Config) NeedsApproval(name string) bool {
+	t, ok := c.Tools[name]
+	if !ok {
+		return false
+	}
+	if t.Approval == "required" {
+		return true
+	}
+	return t.Run != nil && t.Run.Stripe != "" && slices.Contains(c.StripeApproval, t.Run.Stripe)
 }
 
 // Run is how a tool is executed: exactly one of HTTP, Command or Stripe.
@@ -164,6 +201,8 @@ func Default(getenv func(string) string) *Config {
 		Retention:       Duration(defaultRetention),
 		ShutdownTimeout: Duration(30 * time.Second),
 		Workers:         defaultWorkers,
+		RescueAfter:     Duration(5 * time.Minute),
+		OrderWindow:     Duration(2 * time.Second),
 		Retry:           Retry{Base: Duration(2 * time.Second), Max: Duration(10 * time.Minute)},
 		Stripe: Stripe{
 			WebhookSecrets: splitSecrets([]string{getenv("STRIPE_WEBHOOK_SECRET")}),

@@ -41,6 +41,15 @@ func (c *Config) Validate() error {
 	if c.Workers < 1 || c.Workers > 1000 {
 		add("workers is %d: use a number from 1 to 1000 (default %d)", c.Workers, defaultWorkers)
 	}
+	if c.ApprovalTimeout.D() < 0 {
+		add("approval_timeout is %s: use a positive duration such as 4h, or 0 to wait for an operator indefinitely", c.ApprovalTimeout)
+	}
+	if c.RescueAfter.D() < time.Second {
+		add("rescue_after is %s: use at least 1s (default 5m); it must exceed the slowest dispatch", c.RescueAfter)
+	}
+	if c.OrderWindow.D() < 0 || c.OrderWindow.D() > time.Hour {
+		add("order_window is %s: use 0 (no waiting) up to 1h (default 2s)", c.OrderWindow)
+	}
 	if c.Retry.Base.D() <= 0 {
 		add("retry.base is %s: use a positive duration such as 2s", c.Retry.Base)
 	}
@@ -94,6 +103,9 @@ func (c *Config) validateAgent(add func(string, ...any)) {
 	if a.MaxPromptBytes < 1024 {
 		add("agent.max_prompt_bytes is %d: use at least 1024 (default %d)", a.MaxPromptBytes, defaultPromptBytes)
 	}
+	if a.Concurrency < 0 || a.Concurrency > 1000 {
+		add("agent.concurrency is %d: use a number from 0 (as many as workers) to 1000", a.Concurrency)
+	}
 }
 
 // toolName is the rule the Anthropic API enforces on tool names; checking
@@ -113,6 +125,9 @@ func (c *Config) validateTools(add func(string, ...any)) {
 			add("tool %q has no input_schema: give a JSON schema with type: object and properties", name)
 		} else if typ, _ := t.InputSchema["type"].(string); typ != "object" {
 			add("tool %q: input_schema must have type: object (the model API requires it)", name)
+		}
+		if t.Approval != "" && t.Approval != "required" {
+			add("tool %q: approval is %q: use required, or leave it out", name, t.Approval)
 		}
 		if r := t.Run; r != nil {
 			kinds := 0

@@ -5,12 +5,17 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"time"
 
 	"github.com/agenthook/agenthook/internal/agent"
+	"github.com/agenthook/agenthook/internal/metrics"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/tool"
@@ -22,13 +27,21 @@ type Dispatcher struct {
 	Provider agent.Provider
 	// Tools executes the tools that have a run: key; nil means every tool
 	// only records the decision.
-	Tools          *tool.Set
+	Tools *tool.Set
+	// Approval reports whether calls to a tool wait for an operator.
+	Approval       func(tool string) bool
 	Model          string
 	System         string
 	MaxTokens      int
 	MaxSteps       int // default for routes that set none
 	MaxPromptBytes int
 	Log            *slog.Logger
+	// Metrics counts attempts by outcome, tokens by route, tool calls and
+	// model round latency; nil means none.
+	Metrics *metrics.Metrics
+	// MaxAttempts is the store's max_attempts (0: store.DefaultMaxAttempts),
+	// used only to tell a retrying attempt from a dead one in the metrics.
+	MaxAttempts int
 }
 
 // permanentError makes the queue mark the event dead at once: retrying an
@@ -43,6 +56,36 @@ func (e permanentError) Permanent() bool { return true }
 // an error resumes from the journal: rounds the model already answered are
 // not sent again, and tool calls already settled are not executed again.
 func (d *Dispatcher) Dispatch(ctx context.Context, run *store.Run) error {
+	start := time.Now()
+	err := d.dispatch(ctx, run)
+	d.Metrics.Dispatched(d.outcome(ctx, run, err), time.Since(start))
+	return err
+}
+
+// outcome names what the store will make of an attempt's result, for the
+// metrics. It mirrors the store's rules: done, filtered, dead (a permanent
+// error or the last attempt), deferred (cut by shutdown: the attempt goes
+// back to the queue), retrying otherwise.
+func (d *Dispatcher) outcome(ctx context.Context, run *store.Run, err error) string {
+	var p interface{ Permanent() bool }
+	switch {
+	case err == nil:
+		return metrics.DispatchDone
+	case errors.Is(err, store.ErrFiltered):
+		return metrics.DispatchFiltered
+	case errors.Is(err, store.ErrAwaitingApproval):
+		return metrics.DispatchAwaiting
+	case errors.Is(ctx.Err(), context.Canceled):
+		return metrics.DispatchDeferred
+	case errors.As(err, &p) && p.Permanent():
+		return metrics.DispatchDead
+	case run.Attempt >= cmp.Or(d.MaxAttempts, store.DefaultMaxAttempts):
+		return metrics.DispatchDead
+	}
+	return metrics.DispatchRetrying
+}
+
+func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	ev := run.Event
 	fail := func(err error) error {
 		run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false})
@@ -94,18 +137,29 @@ func (d *Dispatcher) Dispatch(ctx context.Context, run *store.Run) error {
 	if len(history) > 0 {
 		summary += fmt.Sprintf(", resumed after %d journaled round(s)", len(history))
 	}
+	var journal agent.Journal = run
+	if d.Metrics != nil {
+		journal = &countingJournal{Journal: run, m: d.Metrics, tools: names}
+	}
 	loop := &agent.Loop{
-		Provider: d.Provider,
-		Runner:   &runner{set: d.Tools, eventID: ev.ID, eventType: ev.Type},
-		Journal:  run,
+		Provider: d.Metrics.Provider(d.Provider),
+		Runner:   &runner{set: d.Tools, approval: d.Approval, eventID: ev.ID, eventType: ev.Type},
+		Journal:  journal,
 		MaxSteps: maxSteps,
 		Summary:  summary,
 	}
 	out, err := loop.Run(ctx, req, history)
+	if out != nil {
+		d.Metrics.Tokens(r.Name, out.Usage)
+	}
 	if err != nil {
 		var tr *agent.Truncated
 		if errors.As(err, &tr) {
 			run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false, "truncated": true})
+		}
+		var wait *agent.AwaitingApproval
+		if errors.As(err, &wait) {
+			return fmt.Errorf("%w: %v", store.ErrAwaitingApproval, wait.Pending)
 		}
 		return err
 	}
@@ -140,10 +194,13 @@ func stepsSinceReplay(steps []store.Step) []agent.JournalStep {
 // about its event: ids and the idempotency key.
 type runner struct {
 	set                *tool.Set
+	approval           func(tool string) bool
 	eventID, eventType string
 }
 
 func (r *runner) Runs(name string) bool { return r.set != nil && r.set.Runs(name) }
+
+func (r *runner) NeedsApproval(name string) bool { return r.approval != nil && r.approval(name) }
 
 func (r *runner) Run(ctx context.Context, use agent.Block) (agent.Block, error) {
 	res, err := r.set.Execute(ctx, tool.Call{
@@ -158,4 +215,42 @@ func (r *runner) Run(ctx context.Context, use agent.Block) (agent.Block, error) 
 		return agent.Block{}, err
 	}
 	return agent.Block{Type: agent.ToolResultBlock, ToolUseID: use.ID, Content: res.Content, IsError: res.IsError}, nil
+}
+
+// countingJournal counts the tool calls the loop settles as it journals
+// them, so a call an earlier attempt settled (and this one reuses) is not
+// counted twice. The step is read through its JSON, the journal's API.
+type countingJournal struct {
+	agent.Journal
+	m     *metrics.Metrics
+	tools []string // the route's tools; any other name the model gives is "other"
+}
+
+func (j *countingJournal) Record(ctx context.Context, kind string, data any) error {
+	err := j.Journal.Record(ctx, kind, data)
+	if kind != "tool_call" || err != nil {
+		return err
+	}
+	b, merr := json.Marshal(data)
+	var step struct {
+		Tool     string `json:"tool"`
+		Executed bool   `json:"executed"`
+		IsError  bool   `json:"is_error"`
+	}
+	if merr != nil || json.Unmarshal(b, &step) != nil {
+		return err
+	}
+	name := "other"
+	if slices.Contains(j.tools, step.Tool) {
+		name = step.Tool
+	}
+	outcome := metrics.ToolOK
+	switch {
+	case step.IsError:
+		outcome = metrics.ToolError
+	case !step.Executed:
+		outcome = metrics.ToolRecorded
+	}
+	j.m.Tool(name, outcome)
+	return err
 }

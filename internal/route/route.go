@@ -5,6 +5,8 @@
 package route
 
 import (
+	"github.com/tidwall/gjson"
+
 	"fmt"
 	"io"
 	"strings"
@@ -23,6 +25,27 @@ type Tool struct {
 	// CompileExpr), for the offline provider; a literal is a CEL literal
 	// ('"escalate_to_human"'). New checks that they compile.
 	InputFrom map[string]string
+}
+
+// DefaultOrderKey groups events by the object they are about.
+const DefaultOrderKey = "data.object.id"
+
+// Key returns the value that orders payload among events about the same
+// object: the value at the route's order_key path ("" if absent, which
+// means the event is not ordered). An expanded object counts by its id.
+func (r Route) Key(payload []byte) string {
+	path := r.OrderKey
+	if path == "" {
+		path = DefaultOrderKey
+	}
+	v := gjson.GetBytes(payload, path)
+	if v.IsObject() {
+		v = v.Get("id")
+	}
+	if v.Type != gjson.String && v.Type != gjson.Number {
+		return ""
+	}
+	return v.String()
 }
 
 // Route is a config route with its tools resolved and its when: filter
@@ -44,6 +67,9 @@ type Route struct {
 	// MaxSteps bounds the model rounds of one event; 0 means the agent's
 	// default.
 	MaxSteps int
+	// OrderKey is the event path whose value serialises events about one
+	// object (default data.object.id).
+	OrderKey string
 
 	when   *Expr     // compiled When
 	redact *redactor // DefaultRedact + Redact
@@ -67,7 +93,7 @@ func New(cfg *config.Config) (*Table, error) {
 	for i, cr := range cfg.Routes {
 		r := Route{
 			Name: cr.Name, Events: cr.Events, Instructions: cr.Instructions,
-			When: cr.When, Fields: cr.Fields, Redact: cr.Redact, MaxSteps: cr.MaxSteps,
+			When: cr.When, Fields: cr.Fields, Redact: cr.Redact, MaxSteps: cr.MaxSteps, OrderKey: cr.OrderKey,
 		}
 		if r.Name == "" && len(cr.Events) > 0 {
 			r.Name = cr.Events[0]

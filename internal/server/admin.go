@@ -29,7 +29,7 @@ func handleReadyz(ready func() bool) http.Handler {
 	})
 }
 
-// handleEventGet returns one event with its journal.
+// handleEventGet returns one event with its journal and model totals.
 func handleEventGet(st *store.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev, err := st.Event(r.Context(), r.PathValue("id"))
@@ -41,7 +41,7 @@ func handleEventGet(st *store.Store) http.Handler {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, ev)
+		writeJSON(w, http.StatusOK, eventDetail{Event: ev, Totals: ev.Totals()})
 	})
 }
 

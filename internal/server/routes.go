@@ -1,12 +1,21 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/agenthook/agenthook/internal/server/console"
+)
 
 // addRoutes maps every URL agenthook serves. It is the one place to look.
 func addRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("POST /stripe/webhook", handleWebhook(d.Log, d.Verifier, d.Routes, d.Store, d.MaxBodyBytes))
+	mux.Handle("POST /stripe/webhook", handleWebhook(d.Log, d.Verifier, d.Routes, d.Store, d.MaxBodyBytes, d.Metrics))
+	mux.Handle("/stripe/webhook", handleWebhookMethod(d.Metrics))
 	mux.Handle("GET /healthz", handleHealthz(d.Store))
 	mux.Handle("GET /readyz", handleReadyz(d.Ready))
+	mux.Handle("GET /api/events", adminOnly(d.AdminToken, handleEventList(d.Store)))
 	mux.Handle("GET /api/events/{id}", adminOnly(d.AdminToken, handleEventGet(d.Store)))
 	mux.Handle("POST /api/events/{id}/replay", adminOnly(d.AdminToken, handleEventReplay(d.Log, d.Store, d.Routes)))
+	mux.Handle("POST /api/replay", adminOnly(d.AdminToken, handleReplayMany(d.Log, d.Store, d.Routes)))
+	mux.Handle("GET /metrics", adminOnly(d.AdminToken, d.Metrics.Handler()))
+	mux.Handle("/ui/", console.Handler(console.Options{Token: d.AdminToken, Log: d.Log}))
 }

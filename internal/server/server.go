@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/agenthook/agenthook/internal/metrics"
 	"github.com/agenthook/agenthook/internal/route"
+	"github.com/agenthook/agenthook/internal/server/console"
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 )
@@ -27,6 +29,9 @@ type Deps struct {
 	AdminToken string
 	// Ready reports whether the workers run (for /readyz).
 	Ready func() bool
+	// Metrics counts intake and serves GET /metrics (guarded like /api/).
+	// Nil means no metrics: /metrics answers 404.
+	Metrics *metrics.Metrics
 }
 
 // New returns the agenthook HTTP handler.
@@ -56,22 +61,43 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // adminOnly guards the admin API. With a token configured every request must
-// carry it as a Bearer token; without one, only loopback clients are served,
-// so a fresh install never exposes its journal to the network.
+// carry it as a Bearer token, or as the web console's login cookie; without
+// one, only loopback clients are served, so a fresh install never exposes its
+// journal to the network. A state-changing request a browser marks as
+// cross-site is refused, and one authenticated by the cookie must carry the
+// console's header (console.CheckCSRF).
 func adminOnly(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			auth := r.Header.Get("Authorization")
+			got, bearer := strings.CutPrefix(auth, "Bearer ")
+			switch {
+			case bearer:
+			case auth == "":
+				got = console.SessionToken(r) // the web console's login
+			default:
+				got = "" // another scheme: refused
+			}
+			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="agenthook"`)
 				writeError(w, http.StatusUnauthorized, "missing or wrong admin token: send Authorization: Bearer $AGENTHOOK_ADMIN_TOKEN")
 				return
+			}
+			if !bearer {
+				if msg := console.CheckCSRF(r, true); msg != "" {
+					writeError(w, http.StatusForbidden, msg)
+					return
+				}
 			}
 			next.ServeHTTP(w, r)
 			return
 		}
 		if !isLoopback(r.RemoteAddr) {
 			writeError(w, http.StatusForbidden, "the admin API answers only loopback clients while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access")
+			return
+		}
+		if msg := console.CheckCSRF(r, false); msg != "" {
+			writeError(w, http.StatusForbidden, msg)
 			return
 		}
 		next.ServeHTTP(w, r)

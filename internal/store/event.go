@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ type Event struct {
 	Attempts   int       `json:"attempts"`
 	LastError  string    `json:"last_error"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	OrderKey   string    `json:"order_key,omitempty"`
 	Steps      []Step    `json:"steps"`
 	// Payload is the exact body Stripe sent. It is not part of the API's
 	// JSON: it holds customer data.
@@ -47,12 +47,7 @@ type Run struct {
 
 // Record appends a step to the event's journal. data is stored as JSON.
 func (r *Run) Record(ctx context.Context, kind string, data any) error {
-	return r.store.record(ctx, r.store.db, r.Event.ID, r.Attempt, kind, data)
-}
-
-type querier interface {
-	execer
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	return r.store.record(ctx, r.store.drv, r.Event.ID, r.Attempt, kind, data)
 }
 
 func (s *Store) record(ctx context.Context, q querier, eventID string, attempt int, kind string, data any) error {
@@ -62,7 +57,7 @@ func (s *Store) record(ctx context.Context, q querier, eventID string, attempt i
 	}
 	// The sequence is taken inside the insert so concurrent writers on one
 	// event (there are none today, by design) still could not collide silently.
-	_, err = q.ExecContext(ctx, s.q(`INSERT INTO agenthook_step (event_id, seq, attempt, kind, at, data)
+	_, err = q.exec(ctx, s.q(`INSERT INTO agenthook_step (event_id, seq, attempt, kind, at, data)
 		VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM agenthook_step WHERE event_id = ?), ?, ?, ?, ?)`),
 		eventID, eventID, attempt, kind, nowMicro(), string(b))
 	if err != nil {
@@ -75,10 +70,10 @@ func (s *Store) record(ctx context.Context, q querier, eventID string, attempt i
 func (s *Store) Event(ctx context.Context, id string) (*Event, error) {
 	ev := &Event{ID: id}
 	var received, updated int64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT type, created, livemode, received_at, route, status, attempts, last_error, updated_at, payload
+	err := s.drv.reader().queryRow(ctx, s.q(`SELECT type, created, livemode, received_at, route, status, attempts, last_error, updated_at, payload, order_key
 		FROM agenthook_event WHERE id = ?`), id).
-		Scan(&ev.Type, &ev.Created, &ev.Livemode, &received, &ev.Route, &ev.Status, &ev.Attempts, &ev.LastError, &updated, &ev.Payload)
-	if errors.Is(err, sql.ErrNoRows) {
+		Scan(&ev.Type, &ev.Created, &ev.Livemode, &received, &ev.Route, &ev.Status, &ev.Attempts, &ev.LastError, &updated, &ev.Payload, &ev.OrderKey)
+	if isNoRows(err) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {
@@ -86,7 +81,7 @@ func (s *Store) Event(ctx context.Context, id string) (*Event, error) {
 	}
 	ev.ReceivedAt = time.UnixMicro(received).UTC()
 	ev.UpdatedAt = time.UnixMicro(updated).UTC()
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT seq, attempt, kind, at, data FROM agenthook_step WHERE event_id = ? ORDER BY seq`), id)
+	rows, err := s.drv.reader().query(ctx, s.q(`SELECT seq, attempt, kind, at, data FROM agenthook_step WHERE event_id = ? ORDER BY seq`), id)
 	if err != nil {
 		return nil, fmt.Errorf("store: read journal %s: %w", id, err)
 	}
@@ -127,43 +122,43 @@ func (s *Store) Replay(ctx context.Context, id, route string) error {
 	if route == "" {
 		return fmt.Errorf("store: replay %s: no route matches its type %s: add a route for it first", id, ev.Type)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	t, err := s.drv.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: replay %s: %w", id, err)
 	}
-	defer tx.Rollback()
+	defer t.rollback(ctx)
 	// Only a finished event may be replayed; the condition makes two
 	// concurrent replays queue one job, not two.
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, route = ?, last_error = '', updated_at = ?
+	n, err := t.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, route = ?, last_error = '', updated_at = ?
 		WHERE id = ? AND status IN ('done', 'dead', 'ignored', 'filtered')`), string(StatusQueued), route, nowMicro(), id)
 	if err != nil {
 		return fmt.Errorf("store: replay %s: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return fmt.Errorf("%w: %s changed state meanwhile", ErrNotReplayable, id)
 	}
-	if _, err := s.river.InsertTx(ctx, tx, DispatchArgs{EventID: id}, s.insertOpts()); err != nil {
+	if err := s.drv.insertJob(ctx, t, DispatchArgs{EventID: id}, s.insertOpts()); err != nil {
 		return fmt.Errorf("store: replay %s: insert job: %w", id, err)
 	}
-	if err := s.record(ctx, tx, id, ev.Attempts, "replay", map[string]any{"previous_status": ev.Status, "route": route}); err != nil {
+	if err := s.record(ctx, t, id, ev.Attempts, "replay", map[string]any{"previous_status": ev.Status, "route": route}); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return t.commit(ctx)
 }
 
 // JobState returns the queue state of the event's current job ("" if none).
 // It is for tests and diagnostics.
 func (s *Store) JobState(ctx context.Context, id string) (rivertype.JobState, int, error) {
 	var jobID int64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT id FROM river_job WHERE kind = ? AND json_extract(args, '$.event_id') = ?
+	err := s.drv.reader().queryRow(ctx, s.q(`SELECT id FROM river_job WHERE kind = ? AND `+s.drv.jsonText("args", "event_id")+` = ?
 		ORDER BY id DESC LIMIT 1`), DispatchArgs{}.Kind(), id).Scan(&jobID)
-	if errors.Is(err, sql.ErrNoRows) {
+	if isNoRows(err) {
 		return "", 0, nil
 	}
 	if err != nil {
 		return "", 0, fmt.Errorf("store: job for %s: %w", id, err)
 	}
-	job, err := s.river.JobGet(ctx, jobID)
+	job, err := s.drv.jobGet(ctx, jobID)
 	if err != nil {
 		return "", 0, fmt.Errorf("store: job for %s: %w", id, err)
 	}
@@ -174,7 +169,7 @@ func (s *Store) JobState(ctx context.Context, id string) (rivertype.JobState, in
 // their state. The dedupe invariant says at most one per delivery.
 func (s *Store) CountJobs(ctx context.Context, id string) (int, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM river_job WHERE kind = ? AND json_extract(args, '$.event_id') = ?`),
+	err := s.drv.reader().queryRow(ctx, s.q(`SELECT COUNT(*) FROM river_job WHERE kind = ? AND `+s.drv.jsonText("args", "event_id")+` = ?`),
 		DispatchArgs{}.Kind(), id).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count jobs for %s: %w", id, err)

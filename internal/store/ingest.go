@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,8 +17,12 @@ type Incoming struct {
 	Livemode bool
 	// Route is the name of the route that matched, or "" when none did: the
 	// event is then stored as ignored, with no job.
-	Route   string
-	Payload []byte
+	Route string
+	// OrderKey groups events about one object (by default its id): they
+	// never run concurrently, and the oldest-created pending one runs first.
+	// "" means no ordering.
+	OrderKey string
+	Payload  []byte
 }
 
 type ingestRequest struct {
@@ -114,38 +118,22 @@ func (s *Store) commit(batch []*ingestRequest) {
 }
 
 func (s *Store) commitTx(ctx context.Context, batch []*ingestRequest) ([]Outcome, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	t, err := s.drv.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	defer tx.Rollback()
+	defer t.rollback(ctx)
 
-	insert, err := tx.PrepareContext(ctx, s.q(`INSERT INTO agenthook_event
-		(id, type, created, livemode, received_at, route, status, updated_at, payload)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`))
+	inserted, err := s.insertEvents(ctx, t, batch)
 	if err != nil {
-		return nil, fmt.Errorf("store: prepare insert: %w", err)
+		return nil, err
 	}
-	defer insert.Close()
-
 	outcomes := make([]Outcome, len(batch))
 	var jobs []river.InsertManyParams
 	for i, r := range batch {
 		in := r.in
-		status := StatusQueued
-		if in.Route == "" {
-			status = StatusIgnored
-		}
-		res, err := insert.ExecContext(ctx, in.ID, in.Type, in.Created, in.Livemode, r.at, in.Route, string(status), r.at, in.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("store: insert event %s: %w", in.ID, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, fmt.Errorf("store: insert event %s: %w", in.ID, err)
-		}
 		switch {
-		case n == 0:
+		case !inserted[in.ID]:
 			outcomes[i] = Duplicate
 		case in.Route == "":
 			outcomes[i] = Ignored
@@ -153,24 +141,67 @@ func (s *Store) commitTx(ctx context.Context, batch []*ingestRequest) ([]Outcome
 			outcomes[i] = Queued
 			jobs = append(jobs, river.InsertManyParams{Args: DispatchArgs{EventID: in.ID}, InsertOpts: s.insertOpts()})
 		}
+		// The same id twice in one batch: the first delivery wins.
+		delete(inserted, in.ID)
 	}
 	if len(jobs) > 0 {
-		if err := s.insertJobs(ctx, tx, jobs); err != nil {
+		if err := s.insertJobs(ctx, t, jobs); err != nil {
 			return nil, err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := t.commit(ctx); err != nil {
 		return nil, fmt.Errorf("store: commit: %w", err)
 	}
 	return outcomes, nil
+}
+
+// insertEvents writes the batch's event rows in one statement (one round
+// trip to PostgreSQL, one parse for SQLite) and returns the ids it
+// inserted; an id already stored, or repeated in the batch, is inserted
+// once.
+func (s *Store) insertEvents(ctx context.Context, t tx, batch []*ingestRequest) (map[string]bool, error) {
+	const cols = 10
+	var q strings.Builder
+	q.WriteString(`INSERT INTO agenthook_event (id, type, created, livemode, received_at, route, status, updated_at, payload, order_key) VALUES `)
+	args := make([]any, 0, len(batch)*cols)
+	for i, r := range batch {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		in := r.in
+		status := StatusQueued
+		if in.Route == "" {
+			status = StatusIgnored
+		}
+		args = append(args, in.ID, in.Type, in.Created, in.Livemode, r.at, in.Route, string(status), r.at, in.Payload, in.OrderKey)
+	}
+	q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
+	rows, err := t.query(ctx, s.q(q.String()), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: insert events: %w", err)
+	}
+	defer rows.Close()
+	inserted := make(map[string]bool, len(batch))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: insert events: %w", err)
+		}
+		inserted[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: insert events: %w", err)
+	}
+	return inserted, nil
 }
 
 // insertJobs inserts the dispatch jobs of a batch in tx. It uses River's
 // fast path, which does not read the jobs back: the worker finds its event
 // through the job's args, so nothing links the event row to the job id, and
 // a batch costs one statement instead of one per event.
-func (s *Store) insertJobs(ctx context.Context, tx *sql.Tx, jobs []river.InsertManyParams) error {
-	n, err := s.river.InsertManyFastTx(ctx, tx, jobs)
+func (s *Store) insertJobs(ctx context.Context, t tx, jobs []river.InsertManyParams) error {
+	n, err := s.drv.insertJobs(ctx, t, jobs)
 	if err != nil {
 		return fmt.Errorf("store: insert jobs: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // DispatchArgs is the queue job for one event. It carries only the id: the
@@ -30,6 +29,7 @@ func (s *Store) newRiver() error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &dispatchWorker{s: s})
 	river.AddWorker(workers, &cleanupWorker{s: s})
+	river.AddWorker(workers, &approvalTimeoutWorker{s: s})
 	cfg := &river.Config{
 		Logger:                      slog.New(minLevel{slog.LevelWarn, s.log.Handler()}).With("component", "queue"),
 		MaxAttempts:                 s.opts.MaxAttempts,
@@ -37,6 +37,7 @@ func (s *Store) newRiver() error {
 		FetchPollInterval:           s.opts.PollInterval,
 		FetchCooldown:               10 * time.Millisecond,
 		JobTimeout:                  s.opts.JobTimeout,
+		RescueStuckJobsAfter:        s.opts.RescueAfter,
 		CompletedJobRetentionPeriod: s.opts.Retention,
 		CancelledJobRetentionPeriod: s.opts.Retention,
 		DiscardedJobRetentionPeriod: s.opts.Retention,
@@ -49,11 +50,9 @@ func (s *Store) newRiver() error {
 	if s.opts.Handler != nil {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}}
 	}
-	client, err := river.NewClient(riversqlite.New(s.db), cfg)
-	if err != nil {
+	if err := s.drv.newClient(cfg); err != nil {
 		return fmt.Errorf("store: queue client: %w", err)
 	}
-	s.river = client
 	return nil
 }
 
@@ -62,13 +61,15 @@ func (s *Store) Start(ctx context.Context) error {
 	if s.opts.Handler == nil {
 		return errors.New("store: Start needs a Handler")
 	}
-	if err := s.recoverRunning(ctx); err != nil {
-		return err
+	if s.drv.exclusive() {
+		if err := s.recoverRunning(ctx); err != nil {
+			return err
+		}
 	}
 	// River treats the end of Start's context as a hard stop that cancels
 	// running jobs. Shutdown is Stop's business (soft first, then hard), so
 	// the caller's cancellation must not reach River directly.
-	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := s.drv.start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("store: start workers: %w", err)
 	}
 	s.started.Store(true)
@@ -82,14 +83,14 @@ func (s *Store) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.stopping.Store(true)
-	err := s.river.Stop(ctx)
+	err := s.drv.stop(ctx)
 	if err == nil {
 		return nil
 	}
 	s.log.Warn("store: dispatches still running at the shutdown deadline; cancelling them (they stay queued)")
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.river.StopAndCancel(cctx); err != nil {
+	if err := s.drv.stopAndCancel(cctx); err != nil {
 		return fmt.Errorf("store: stop workers: %w", err)
 	}
 	return nil
@@ -100,12 +101,12 @@ func (s *Store) Stop(ctx context.Context) error {
 // running: each such job was cut off mid-flight. The attempt it used stays
 // counted, and the cut is journaled.
 func (s *Store) recoverRunning(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	t, err := s.drv.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: recover: %w", err)
 	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, attempts FROM agenthook_event WHERE status = ?`), string(StatusRunning))
+	defer t.rollback(ctx)
+	rows, err := t.query(ctx, s.q(`SELECT id, attempts FROM agenthook_event WHERE status = ?`), string(StatusRunning))
 	if err != nil {
 		return fmt.Errorf("store: recover: %w", err)
 	}
@@ -123,21 +124,25 @@ func (s *Store) recoverRunning(ctx context.Context) error {
 		cuts = append(cuts, c)
 	}
 	rows.Close()
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE river_job SET state = 'available', scheduled_at = ? WHERE state = 'running' AND kind = ?`),
+	// One owner: every object lock belonged to the process that died.
+	if _, err := t.exec(ctx, `DELETE FROM agenthook_object_lock`); err != nil {
+		return fmt.Errorf("store: recover: %w", err)
+	}
+	if _, err := t.exec(ctx, s.q(`UPDATE river_job SET state = 'available', scheduled_at = ? WHERE state = 'running' AND kind = ?`),
 		time.Now().UTC(), DispatchArgs{}.Kind()); err != nil {
 		return fmt.Errorf("store: recover jobs: %w", err)
 	}
 	for _, c := range cuts {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, updated_at = ? WHERE id = ?`), string(StatusQueued), nowMicro(), c.id); err != nil {
+		if _, err := t.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, updated_at = ? WHERE id = ?`), string(StatusQueued), nowMicro(), c.id); err != nil {
 			return fmt.Errorf("store: recover event %s: %w", c.id, err)
 		}
-		if err := s.record(ctx, tx, c.id, c.attempt, "interrupted", map[string]string{
+		if err := s.record(ctx, t, c.id, c.attempt, "interrupted", map[string]string{
 			"error": "the process stopped during this attempt (crash or kill); the event was re-queued at start",
 		}); err != nil {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := t.commit(ctx); err != nil {
 		return fmt.Errorf("store: recover: %w", err)
 	}
 	if len(cuts) > 0 {
@@ -199,7 +204,23 @@ func (s *Store) work(ctx context.Context, job *river.Job[DispatchArgs]) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, attempts = ?, updated_at = ? WHERE id = ?`),
+	wait, err := s.claimObject(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		// Not this event's turn for its object: wait without using an attempt.
+		return river.JobSnooze(wait)
+	}
+	if ev.Status == StatusRunning {
+		// The previous attempt never reported back: its process died
+		// mid-flight and River rescued the job (several replicas), so
+		// whatever it sent may have reached the model. Journal the cut.
+		s.record(ctx, s.drv, id, ev.Attempts, "interrupted", map[string]string{
+			"error": "the attempt stopped mid-flight (its process died); the job was rescued and runs again",
+		})
+	}
+	if _, err := s.drv.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, attempts = ?, updated_at = ? WHERE id = ?`),
 		string(StatusRunning), attempt, nowMicro(), id); err != nil {
 		return fmt.Errorf("store: mark %s running: %w", id, err)
 	}
@@ -215,6 +236,9 @@ func (s *Store) work(ctx context.Context, job *river.Job[DispatchArgs]) error {
 	if errors.Is(herr, ErrFiltered) {
 		return s.complete(ctx, job, run, StatusFiltered, latency)
 	}
+	if errors.Is(herr, ErrAwaitingApproval) {
+		return s.complete(ctx, job, run, StatusAwaitingApproval, latency)
+	}
 	return s.fail(ctx, job, run, herr, latency)
 }
 
@@ -226,19 +250,29 @@ var ErrFiltered = errors.New("filtered out by the route's when: expression")
 // completed in one transaction, so a crash cannot leave a finished dispatch
 // to be run again.
 func (s *Store) complete(ctx context.Context, job *river.Job[DispatchArgs], run *Run, status Status, latency time.Duration) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	t, err := s.drv.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = '', updated_at = ? WHERE id = ?`),
+	defer t.rollback(ctx)
+	if _, err := t.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = '', updated_at = ? WHERE id = ?`),
 		string(status), nowMicro(), run.Event.ID); err != nil {
 		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
 	}
-	if _, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job); err != nil {
+	if err := s.releaseObject(ctx, t, run.Event); err != nil {
+		return err
+	}
+	if status == StatusAwaitingApproval && s.opts.ApprovalTimeout > 0 {
+		err := s.drv.insertJob(ctx, t, approvalTimeoutArgs{EventID: run.Event.ID},
+			&river.InsertOpts{ScheduledAt: time.Now().Add(s.opts.ApprovalTimeout), MaxAttempts: 5})
+		if err != nil {
+			return fmt.Errorf("store: schedule the approval timeout of %s: %w", run.Event.ID, err)
+		}
+	}
+	if err := s.drv.completeJob(ctx, t, job); err != nil {
 		return fmt.Errorf("store: complete job for %s: %w", run.Event.ID, err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := t.commit(ctx); err != nil {
 		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
 	}
 	s.log.Info("dispatch", "id", run.Event.ID, "type", run.Event.Type, "status", status, "attempt", run.Attempt, "latency_ms", latency.Milliseconds())
@@ -253,6 +287,11 @@ func (s *Store) fail(ctx context.Context, job *river.Job[DispatchArgs], run *Run
 	id := run.Event.ID
 	// A dispatch cut by shutdown goes back to the queue; River does not
 	// count the attempt.
+	defer func() {
+		if err := s.releaseObject(context.WithoutCancel(ctx), s.drv, run.Event); err != nil {
+			s.log.Error("store: release object", "id", id, "err", err)
+		}
+	}()
 	if s.stopping.Load() && ctx.Err() != nil {
 		s.setStatus(context.WithoutCancel(ctx), id, StatusQueued, "")
 		s.log.Info("dispatch", "id", id, "type", run.Event.Type, "status", StatusQueued, "reason", "shutdown")
@@ -290,7 +329,7 @@ func (s *Store) fail(ctx context.Context, job *river.Job[DispatchArgs], run *Run
 }
 
 func (s *Store) setStatus(ctx context.Context, id string, status Status, lastErr string) {
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`),
+	if _, err := s.drv.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`),
 		string(status), lastErr, nowMicro(), id); err != nil {
 		s.log.Error("store: set status", "id", id, "status", status, "err", err)
 	}
@@ -317,21 +356,20 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[cleanupArgs]) err
 // Cleanup deletes events received before cutoff, with their journals, and
 // returns how many went. Events still queued or running are kept.
 func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (int64, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	t, err := s.drv.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("store: cleanup: %w", err)
 	}
-	defer tx.Rollback()
-	const keep = `status NOT IN ('queued', 'running', 'retrying')`
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM agenthook_step WHERE event_id IN (SELECT id FROM agenthook_event WHERE received_at < ? AND `+keep+`)`), cutoff.UnixMicro()); err != nil {
+	defer t.rollback(ctx)
+	const keep = `status NOT IN ('queued', 'running', 'retrying', 'awaiting_approval')`
+	if _, err := t.exec(ctx, s.q(`DELETE FROM agenthook_step WHERE event_id IN (SELECT id FROM agenthook_event WHERE received_at < ? AND `+keep+`)`), cutoff.UnixMicro()); err != nil {
 		return 0, fmt.Errorf("store: cleanup journal: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM agenthook_event WHERE received_at < ? AND `+keep), cutoff.UnixMicro())
+	n, err := t.exec(ctx, s.q(`DELETE FROM agenthook_event WHERE received_at < ? AND `+keep), cutoff.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("store: cleanup events: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n, tx.Commit()
+	return n, t.commit(ctx)
 }
 
 // minLevel drops records below a level: River narrates its life at info

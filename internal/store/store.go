@@ -28,7 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/riverqueue/river"
+	"github.com/jackc/pgx/v5"
 )
 
 // Status is where an event stands. The values are part of the API.
@@ -42,6 +42,9 @@ const (
 	StatusDone     Status = "done"     // dispatched; the decision is in the journal
 	StatusDead     Status = "dead"     // gave up: a permanent error or too many attempts
 	StatusFiltered Status = "filtered" // the route's when: filter left it out; no model call
+	// StatusAwaitingApproval: a tool call waits for an operator's approve or
+	// deny; the decision queues the event again.
+	StatusAwaitingApproval Status = "awaiting_approval"
 )
 
 // Outcome is what Ingest did with an event.
@@ -61,6 +64,7 @@ const (
 	DefaultRetryMax    = 10 * time.Minute
 	DefaultRetention   = 30 * 24 * time.Hour
 	DefaultJobTimeout  = 10 * time.Minute
+	DefaultRescueAfter = 5 * time.Minute
 )
 
 // ErrClosed is returned by Ingest after Close.
@@ -71,9 +75,23 @@ var ErrNotFound = errors.New("event not found")
 
 // Options configure Open.
 type Options struct {
-	// Location is a SQLite file path. (postgres:// URLs come with the
-	// PostgreSQL driver.)
+	// Location is a SQLite file path or a postgres:// URL.
 	Location string
+
+	// RescueAfter is how long a job may stay running before another
+	// replica takes it over (PostgreSQL; default 5 minutes). It bounds how
+	// long a dead replica's events wait, and must exceed the longest real
+	// dispatch, or a slow one would run twice.
+	RescueAfter time.Duration
+
+	// OrderWindow delays each event's first dispatch by this long after it
+	// is received (0: no delay). Stripe does not deliver in order; the
+	// window lets an older event that arrives a little later run first.
+	OrderWindow time.Duration
+
+	// ApprovalTimeout denies a pending tool call automatically after this
+	// long (0: wait for an operator however long it takes).
+	ApprovalTimeout time.Duration
 
 	MaxAttempts int           // attempts before an event is dead
 	Workers     int           // concurrent dispatches in this process
@@ -108,14 +126,9 @@ func (f HandlerFunc) Dispatch(ctx context.Context, run *Run) error { return f(ct
 
 // Store is an open agenthook database.
 type Store struct {
-	opts   Options
-	log    *slog.Logger
-	d      dialect
-	db     *sql.DB // read-write
-	read   *sql.DB // read-only; may be db itself
-	unlock func() error
-
-	river *river.Client[*sql.Tx]
+	opts Options
+	log  *slog.Logger
+	drv  driver
 
 	ingest     chan *ingestRequest
 	stopIngest chan struct{}
@@ -133,9 +146,6 @@ type Store struct {
 // ownership lock, and migrates its schema. Call Close when done.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	opts = withDefaults(opts)
-	if strings.HasPrefix(opts.Location, "postgres://") || strings.HasPrefix(opts.Location, "postgresql://") {
-		return nil, errors.New("store: PostgreSQL is not supported yet: use a SQLite file path for --store")
-	}
 	s := &Store{
 		opts:       opts,
 		log:        opts.Logger,
@@ -144,11 +154,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		ingestDone: make(chan struct{}),
 		retryAt:    make(map[int64]time.Time),
 	}
-	if err := s.openSQLite(ctx); err != nil {
-		s.closeDB()
-		return nil, err
+	migrations := sqliteMigrations
+	if IsPostgres(opts.Location) {
+		d, err := openPostgres(ctx, opts.Location, opts.Workers+8)
+		if err != nil {
+			return nil, err
+		}
+		s.drv, migrations = d, postgresMigrations
+	} else {
+		d, err := openSQLite(ctx, opts.Location)
+		if err != nil {
+			return nil, err
+		}
+		s.drv = d
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.drv.migrate(ctx, migrations); err != nil {
 		s.closeDB()
 		return nil, err
 	}
@@ -176,9 +196,15 @@ func withDefaults(o Options) Options {
 	if o.Retention <= 0 {
 		o.Retention = DefaultRetention
 	}
+	if o.RescueAfter <= 0 {
+		o.RescueAfter = DefaultRescueAfter
+	}
 	if o.JobTimeout <= 0 {
 		o.JobTimeout = DefaultJobTimeout
 	}
+	// An attempt must end (time out) before it can be rescued, or a slow
+	// dispatch would be taken over while it still runs.
+	o.JobTimeout = min(o.JobTimeout, o.RescueAfter)
 	if o.PollInterval <= 0 {
 		o.PollInterval = 200 * time.Millisecond
 	}
@@ -191,7 +217,7 @@ func withDefaults(o Options) Options {
 // Ping reports whether the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.drv.reader().queryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
 	return nil
@@ -212,18 +238,21 @@ func (s *Store) Close(ctx context.Context) error {
 	return err
 }
 
-func (s *Store) closeDB() {
-	if s.read != nil && s.read != s.db {
-		s.read.Close()
-	}
-	if s.db != nil {
-		s.db.Close()
-	}
-	if s.unlock != nil {
-		if err := s.unlock(); err != nil {
-			s.log.Warn("store: release lock", "err", err)
-		}
-	}
+func (s *Store) closeDB() { s.drv.close() }
+
+// IsPostgres reports whether a --store location is a PostgreSQL URL rather
+// than a SQLite file path.
+func IsPostgres(location string) bool {
+	return strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://")
+}
+
+// q rebinds a query written with ? placeholders for the store's database.
+func (s *Store) q(query string) string { return s.drv.rebind(query) }
+
+// isNoRows reports whether err says a single-row query found nothing, in
+// either driver's words.
+func isNoRows(err error) bool {
+	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows)
 }
 
 func nowMicro() int64 { return time.Now().UnixMicro() }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/store/storetest"
 )
 
 func open(t testing.TB, opts store.Options) *store.Store {
@@ -29,6 +30,13 @@ func open(t testing.TB, opts store.Options) *store.Store {
 		s.Close(ctx)
 	})
 	return s
+}
+
+// eachStore runs test on SQLite and, when enabled, on PostgreSQL: the
+// store's promises are the same on both.
+func eachStore(t *testing.T, test func(t *testing.T, location string)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "data", "agenthook.db")) })
+	t.Run("postgres", func(t *testing.T) { test(t, storetest.Postgres(t)) })
 }
 
 func incoming(id string) store.Incoming {
@@ -57,8 +65,10 @@ func status(t testing.TB, s *store.Store, id string) store.Status {
 	return ev.Status
 }
 
-func TestDedupeConcurrentDeliveries(t *testing.T) {
-	s := open(t, store.Options{})
+func TestDedupeConcurrentDeliveries(t *testing.T) { eachStore(t, testDedupeConcurrentDeliveries) }
+
+func testDedupeConcurrentDeliveries(t *testing.T, loc string) {
+	s := open(t, store.Options{Location: loc})
 	ctx := context.Background()
 	const n = 100
 	var queued, dup atomic.Int32
@@ -93,8 +103,10 @@ func TestDedupeConcurrentDeliveries(t *testing.T) {
 	}
 }
 
-func TestIgnoredIsStoredWithoutJob(t *testing.T) {
-	s := open(t, store.Options{})
+func TestIgnoredIsStoredWithoutJob(t *testing.T) { eachStore(t, testIgnoredIsStoredWithoutJob) }
+
+func testIgnoredIsStoredWithoutJob(t *testing.T, loc string) {
+	s := open(t, store.Options{Location: loc})
 	ctx := context.Background()
 	in := incoming("evt_ignored")
 	in.Route = ""
@@ -164,7 +176,9 @@ func (e *apiError) Error() string             { return e.msg }
 func (e *apiError) RetryAfter() time.Duration { return e.retryAfter }
 func (e *apiError) Permanent() bool           { return e.permanent }
 
-func TestDispatchRetriesThenDone(t *testing.T) {
+func TestDispatchRetriesThenDone(t *testing.T) { eachStore(t, testDispatchRetriesThenDone) }
+
+func testDispatchRetriesThenDone(t *testing.T, loc string) {
 	var calls atomic.Int32
 	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
 		n := calls.Add(1)
@@ -176,7 +190,7 @@ func TestDispatchRetriesThenDone(t *testing.T) {
 		}
 		return nil
 	})
-	s := open(t, store.Options{Handler: h, RetryBase: 5 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	s := open(t, store.Options{Location: loc, Handler: h, RetryBase: 5 * time.Millisecond, PollInterval: 20 * time.Millisecond})
 	ctx := context.Background()
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -197,13 +211,15 @@ func TestDispatchRetriesThenDone(t *testing.T) {
 	}
 }
 
-func TestPermanentErrorIsDeadAtOnce(t *testing.T) {
+func TestPermanentErrorIsDeadAtOnce(t *testing.T) { eachStore(t, testPermanentErrorIsDeadAtOnce) }
+
+func testPermanentErrorIsDeadAtOnce(t *testing.T, loc string) {
 	var calls atomic.Int32
 	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
 		calls.Add(1)
 		return &apiError{msg: "400 invalid_request_error: bad tool schema", permanent: true}
 	})
-	s := open(t, store.Options{Handler: h, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
+	s := open(t, store.Options{Location: loc, Handler: h, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
 	ctx := context.Background()
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -222,13 +238,15 @@ func TestPermanentErrorIsDeadAtOnce(t *testing.T) {
 	waitFor(t, "dead again", func() bool { return status(t, s, "evt_dead") == store.StatusDead })
 }
 
-func TestMaxAttemptsThenDead(t *testing.T) {
+func TestMaxAttemptsThenDead(t *testing.T) { eachStore(t, testMaxAttemptsThenDead) }
+
+func testMaxAttemptsThenDead(t *testing.T, loc string) {
 	var calls atomic.Int32
 	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
 		calls.Add(1)
 		return errors.New("500 internal server error")
 	})
-	s := open(t, store.Options{Handler: h, MaxAttempts: 3, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
+	s := open(t, store.Options{Location: loc, Handler: h, MaxAttempts: 3, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
 	ctx := context.Background()
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -240,7 +258,9 @@ func TestMaxAttemptsThenDead(t *testing.T) {
 	}
 }
 
-func TestRetryAfterIsHonoured(t *testing.T) {
+func TestRetryAfterIsHonoured(t *testing.T) { eachStore(t, testRetryAfterIsHonoured) }
+
+func testRetryAfterIsHonoured(t *testing.T, loc string) {
 	var mu sync.Mutex
 	var times []time.Time
 	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
@@ -253,7 +273,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		}
 		return nil
 	})
-	s := open(t, store.Options{Handler: h, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
+	s := open(t, store.Options{Location: loc, Handler: h, RetryBase: time.Millisecond, PollInterval: 20 * time.Millisecond})
 	ctx := context.Background()
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -267,8 +287,10 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
-func TestCleanupKeepsInFlight(t *testing.T) {
-	s := open(t, store.Options{})
+func TestCleanupKeepsInFlight(t *testing.T) { eachStore(t, testCleanupKeepsInFlight) }
+
+func testCleanupKeepsInFlight(t *testing.T, loc string) {
+	s := open(t, store.Options{Location: loc})
 	ctx := context.Background()
 	s.Ingest(ctx, incoming("evt_inflight"))
 	in := incoming("evt_old")
@@ -304,4 +326,85 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestOrderPerObject(t *testing.T) { eachStore(t, testOrderPerObject) }
+
+// A burst about one object that arrives newest-first runs oldest-first, one
+// at a time, while another object's event runs beside it.
+func testOrderPerObject(t *testing.T, loc string) {
+	var mu sync.Mutex
+	var order []string
+	var inflightA, maxA atomic.Int32
+	firstA := make(chan struct{})
+	release := make(chan struct{})
+	bDone := make(chan struct{})
+	var once sync.Once
+	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
+		if run.Event.OrderKey == "obj_B" {
+			close(bDone)
+			return nil
+		}
+		n := inflightA.Add(1)
+		defer inflightA.Add(-1)
+		for {
+			m := maxA.Load()
+			if n <= m || maxA.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		mu.Lock()
+		order = append(order, run.Event.ID)
+		mu.Unlock()
+		once.Do(func() {
+			close(firstA)
+			<-release
+		})
+		return nil
+	})
+	s := open(t, store.Options{Location: loc, Handler: h, Workers: 4, OrderWindow: 300 * time.Millisecond,
+		PollInterval: 20 * time.Millisecond, RetryBase: time.Millisecond})
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []struct {
+		id      string
+		created int64
+		key     string
+	}{{"evt_a3", 30, "obj_A"}, {"evt_a2", 20, "obj_A"}, {"evt_a1", 10, "obj_A"}, {"evt_b", 5, "obj_B"}} {
+		in := incoming(e.id)
+		in.Created, in.OrderKey = e.created, e.key
+		if _, err := s.Ingest(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-firstA:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no event of obj_A ran")
+	}
+	// obj_B is not held up by obj_A's running event.
+	select {
+	case <-bDone:
+	case <-time.After(15 * time.Second):
+		t.Fatal("obj_B's event waited for obj_A's")
+	}
+	close(release)
+	waitFor(t, "all done", func() bool {
+		for _, id := range []string{"evt_a1", "evt_a2", "evt_a3"} {
+			if status(t, s, id) != store.StatusDone {
+				return false
+			}
+		}
+		return true
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(order, ",") != "evt_a1,evt_a2,evt_a3" {
+		t.Fatalf("obj_A ran in order %v, want oldest created first", order)
+	}
+	if maxA.Load() != 1 {
+		t.Fatalf("%d events of obj_A ran at once, want 1", maxA.Load())
+	}
 }

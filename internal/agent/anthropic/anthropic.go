@@ -118,6 +118,7 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 	}
 	if resp != nil {
 		r.RequestID = resp.Header.Get("request-id")
+		r.RateLimit = rateLimit(resp.Header, time.Now())
 	}
 	for _, block := range msg.Content {
 		switch block.Type {
@@ -177,7 +178,9 @@ func classify(err error) error {
 			e.Message = http.StatusText(apiErr.StatusCode)
 		}
 		if apiErr.Response != nil {
-			e.After = agent.ParseRetryAfter(apiErr.Response.Header.Get, time.Now())
+			now := time.Now()
+			e.After = agent.ParseRetryAfter(apiErr.Response.Header.Get, now)
+			e.RateLimit = rateLimit(apiErr.Response.Header, now)
 		}
 		switch apiErr.StatusCode {
 		case http.StatusUnauthorized:

@@ -139,6 +139,9 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 		reply.Model = req.Model
 	}
 	reply.RequestID = requestID(resp)
+	if resp != nil {
+		reply.RateLimit = rateLimit(resp.Header, time.Now())
+	}
 	return reply, nil
 }
 
@@ -359,7 +362,9 @@ func classify(err error, resp *http.Response) error {
 			e.Message = http.StatusText(apiErr.StatusCode)
 		}
 		if resp != nil {
-			e.After = agent.ParseRetryAfter(resp.Header.Get, time.Now())
+			now := time.Now()
+			e.After = agent.ParseRetryAfter(resp.Header.Get, now)
+			e.RateLimit = rateLimit(resp.Header, now)
 		}
 		switch apiErr.StatusCode {
 		case http.StatusUnauthorized:

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// events lists and shows stored events through the admin API.
+func events(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("events takes a subcommand: agenthook events list [--status dead] … or agenthook events show evt_…")
+	}
+	switch args[0] {
+	case "list", "ls":
+		return eventsList(ctx, args[1:], getenv, stdout, stderr)
+	case "show", "get":
+		return eventsShow(ctx, args[1:], getenv, stdout, stderr)
+	default:
+		return fmt.Errorf("unknown events subcommand %q: use list or show", args[0])
+	}
+}
+
+// eventSummary is one row of GET /api/events.
+type eventSummary struct {
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	ReceivedAt time.Time `json:"received_at"`
+	Route      string    `json:"route"`
+	Status     string    `json:"status"`
+	Attempts   int       `json:"attempts"`
+	LastError  string    `json:"last_error"`
+	TokensIn   int64     `json:"tokens_in"`
+	TokensOut  int64     `json:"tokens_out"`
+}
+
+func eventsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("events list", stderr)
+	server := fs.String("server", defaultServer, "agenthook base URL")
+	var filter filterFlags
+	filter.register(fs)
+	limit := fs.Int("limit", 50, "events per page (1–500)")
+	cursor := fs.String("cursor", "", "continue a listing: the cursor the previous page printed")
+	asJSON := fs.Bool("json", false, "print the API's JSON answer")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("events list takes only flags, not %q: filter with --status, --type, --route, --since, --until or --q", rest[0])
+	}
+	q := filter.query()
+	q.Set("limit", strconv.Itoa(*limit))
+	if *cursor != "" {
+		q.Set("cursor", *cursor)
+	}
+	var page struct {
+		Events     []eventSummary `json:"events"`
+		NextCursor string         `json:"next_cursor"`
+	}
+	raw, err := newAdminClient(*server, getenv).getJSON(ctx, "/api/events", q, &page)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeIndented(stdout, raw)
+	}
+	if len(page.Events) == 0 {
+		fmt.Fprintln(stderr, "no events match")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECEIVED (UTC)\tID\tTYPE\tSTATUS\tROUTE\tATTEMPTS\tTOKENS IN/OUT\tLAST ERROR")
+	for _, e := range page.Events {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d/%d\t%s\n", e.ReceivedAt.UTC().Format(time.DateTime), e.ID, e.Type, e.Status,
+			orDash(e.Route), e.Attempts, e.TokensIn, e.TokensOut, orDash(abbreviateDemo(e.LastError, 60)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if page.NextCursor != "" {
+		fmt.Fprintf(stderr, "more events: add --cursor %s for the next page\n", page.NextCursor)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// eventDetail is GET /api/events/{id}.
+type eventDetail struct {
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	Created    int64     `json:"created"`
+	Livemode   bool      `json:"livemode"`
+	ReceivedAt time.Time `json:"received_at"`
+	Route      string    `json:"route"`
+	Status     string    `json:"status"`
+	Attempts   int       `json:"attempts"`
+	LastError  string    `json:"last_error"`
+	Steps      []struct {
+		Seq     int             `json:"seq"`
+		Attempt int             `json:"attempt"`
+		Kind    string          `json:"kind"`
+		At      time.Time       `json:"at"`
+		Data    json.RawMessage `json:"data"`
+	} `json:"steps"`
+	Totals struct {
+		ModelRequests  int   `json:"model_requests"`
+		TokensIn       int64 `json:"tokens_in"`
+		TokensOut      int64 `json:"tokens_out"`
+		CacheRead      int64 `json:"cache_read_tokens"`
+		CacheWrite     int64 `json:"cache_write_tokens"`
+		ModelLatencyMS int64 `json:"model_latency_ms"`
+	} `json:"totals"`
+}
+
+func eventsShow(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("events show", stderr)
+	server := fs.String("server", defaultServer, "agenthook base URL")
+	asJSON := fs.Bool("json", false, "print the API's JSON answer (the whole journal)")
+	ids, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(ids) != 1 {
+		return errors.New("events show takes one event id: agenthook events show evt_…")
+	}
+	var ev eventDetail
+	raw, err := newAdminClient(*server, getenv).getJSON(ctx, "/api/events/"+url.PathEscape(ids[0]), nil, &ev)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeIndented(stdout, raw)
+	}
+	return printTimeline(stdout, &ev)
+}
+
+// printTimeline writes an event and its journal for people.
+func printTimeline(w io.Writer, ev *eventDetail) error {
+	mode := "test mode"
+	if ev.Livemode {
+		mode = "live mode"
+	}
+	fmt.Fprintf(w, "%s  %s\n", ev.ID, ev.Type)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  status\t%s after %s\n", ev.Status, plural(ev.Attempts, "attempt"))
+	fmt.Fprintf(tw, "  route\t%s\n", orDash(ev.Route))
+	fmt.Fprintf(tw, "  received\t%s (created %s, %s)\n", ev.ReceivedAt.UTC().Format("2006-01-02 15:04:05.000 MST"),
+		time.Unix(ev.Created, 0).UTC().Format("2006-01-02 15:04:05 MST"), mode)
+	t := ev.Totals
+	fmt.Fprintf(tw, "  model\t%s: %d tokens in, %d out, cache read %d, cache write %d; %s\n", plural(t.ModelRequests, "request"),
+		t.TokensIn, t.TokensOut, t.CacheRead, t.CacheWrite, time.Duration(t.ModelLatencyMS)*time.Millisecond)
+	if ev.LastError != "" {
+		fmt.Fprintf(tw, "  last error\t%s\n", ev.LastError)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(ev.Steps) == 0 {
+		fmt.Fprintln(w, "\nno journal yet")
+		return nil
+	}
+	fmt.Fprintln(w, "\njournal")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SEQ\tAFTER\tATTEMPT\tSTEP\tDETAIL")
+	for _, s := range ev.Steps {
+		kind, detail := describeStep(s.Kind, s.Data)
+		after := s.At.Sub(ev.ReceivedAt).Round(time.Millisecond)
+		fmt.Fprintf(tw, "  %d\t+%s\t%d\t%s\t%s\n", s.Seq, after, s.Attempt, kind, detail)
+	}
+	return tw.Flush()
+}
+
+// describeStep turns one journal step into a short name and one line.
+func describeStep(kind string, data json.RawMessage) (string, string) {
+	var d struct {
+		Round        int             `json:"round"`
+		Model        string          `json:"model"`
+		InputTokens  int64           `json:"input_tokens"`
+		OutputTokens int64           `json:"output_tokens"`
+		CacheRead    int64           `json:"cache_read_input_tokens"`
+		CacheWrite   int64           `json:"cache_creation_input_tokens"`
+		LatencyMS    int64           `json:"latency_ms"`
+		Error        string          `json:"error"`
+		StopReason   string          `json:"stop_reason"`
+		Content      []contentBlock  `json:"content"`
+		Tool         string          `json:"tool"`
+		Input        json.RawMessage `json:"input"`
+		Executed     bool            `json:"executed"`
+		Result       string          `json:"result"`
+		IsError      bool            `json:"is_error"`
+		Retryable    *bool           `json:"retryable"`
+		StatusCode   int             `json:"status_code"`
+		Stop         string          `json:"stop"`
+		Rounds       int             `json:"rounds"`
+		Usage        struct {
+			InputTokens  int64 `json:"input_tokens"`
+			OutputTokens int64 `json:"output_tokens"`
+		} `json:"usage"`
+		Route          string `json:"route"`
+		When           string `json:"when"`
+		PreviousStatus string `json:"previous_status"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return kind, abbreviateDemo(string(data), 120)
+	}
+	switch kind {
+	case "model_request":
+		s := fmt.Sprintf("round %d, %s: %d in, %d out, cache read %d, write %d, %dms", d.Round, orDash(d.Model),
+			d.InputTokens, d.OutputTokens, d.CacheRead, d.CacheWrite, d.LatencyMS)
+		if d.Error != "" {
+			s = fmt.Sprintf("round %d, %s: failed after %dms: %s", d.Round, orDash(d.Model), d.LatencyMS, d.Error)
+		}
+		return "model", s
+	case "decision":
+		var parts []string
+		for _, b := range d.Content {
+			switch b.Type {
+			case "tool_use":
+				parts = append(parts, b.Name+" "+abbreviateDemo(string(b.Input), 80))
+			case "text":
+				if t := abbreviateDemo(b.Text, 80); t != "" {
+					parts = append(parts, fmt.Sprintf("says %q", t))
+				}
+			}
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "no tool call")
+		}
+		return "decision", fmt.Sprintf("round %d: %s (stop %s)", d.Round, strings.Join(parts, "; "), orDash(d.StopReason))
+	case "tool_call":
+		how := "recorded only"
+		if d.Executed {
+			how = fmt.Sprintf("ran in %dms", d.LatencyMS)
+		}
+		if d.IsError {
+			how += ", error"
+		}
+		return "tool", fmt.Sprintf("%s %s → %s (%s)", d.Tool, abbreviateDemo(string(d.Input), 60), abbreviateDemo(d.Result, 80), how)
+	case "outcome":
+		return "outcome", fmt.Sprintf("%s after %s: %d in, %d out", d.Stop, plural(d.Rounds, "round"), d.Usage.InputTokens, d.Usage.OutputTokens)
+	case "error":
+		s := d.Error
+		if d.StatusCode != 0 {
+			s = fmt.Sprintf("%d: %s", d.StatusCode, s)
+		}
+		if d.Retryable != nil && *d.Retryable {
+			s += " (will retry)"
+		} else if d.Retryable != nil {
+			s += " (permanent)"
+		}
+		return "error", abbreviateDemo(s, 160)
+	case "filtered":
+		s := fmt.Sprintf("route %s: when %s is false", d.Route, d.When)
+		if d.Error != "" {
+			s = fmt.Sprintf("route %s: when %s failed: %s", d.Route, d.When, d.Error)
+		}
+		return "filtered", s
+	case "replay":
+		return "replay", fmt.Sprintf("was %s; route %s", d.PreviousStatus, orDash(d.Route))
+	}
+	return kind, abbreviateDemo(string(data), 120)
+}
+
+type contentBlock struct {
+	Type  string          `json:"type"`
+	Text  string          `json:"text"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agenthook/agenthook/internal/config"
+	"github.com/agenthook/agenthook/internal/route"
+	"github.com/agenthook/agenthook/internal/store"
+)
+
+// eventFilter is the filter of GET /api/events (query parameters) and of
+// POST /api/replay (a JSON body), before it is checked.
+type eventFilter struct {
+	Status string `json:"status"` // comma-separated statuses
+	Type   string `json:"type"`
+	Route  string `json:"route"`
+	Since  string `json:"since"` // RFC3339, or a duration back from now (24h, 7d)
+	Until  string `json:"until"`
+	Q      string `json:"q"` // text in the id
+	Limit  int    `json:"limit"`
+	Cursor string `json:"cursor"`
+}
+
+const filterHelp = "status, type, route, since, until, q, limit or cursor"
+
+// empty reports whether the filter selects every event.
+func (p eventFilter) empty() bool {
+	return p.Status == "" && p.Type == "" && p.Route == "" && p.Since == "" && p.Until == "" && p.Q == ""
+}
+
+// filter checks p and turns it into a store filter; now anchors durations.
+func (p eventFilter) filter(now time.Time) (store.Filter, error) {
+	f := store.Filter{Type: p.Type, Route: p.Route, IDContains: p.Q, Limit: p.Limit, Cursor: p.Cursor}
+	for st := range strings.SplitSeq(p.Status, ",") {
+		if st = strings.TrimSpace(st); st != "" {
+			f.Statuses = append(f.Statuses, store.Status(st))
+		}
+	}
+	var err error
+	if f.Since, err = parseInstant("since", p.Since, now); err != nil {
+		return f, err
+	}
+	if f.Until, err = parseInstant("until", p.Until, now); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// parseInstant reads an RFC3339 time or a duration meaning that long ago.
+func parseInstant(name, s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := config.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%s %q: use an RFC3339 time (2026-01-02T15:04:05Z) or a duration back from now (90m, 24h, 7d)", name, s)
+	}
+	return now.Add(-d), nil
+}
+
+// queryFilter reads the filter from the URL query, refusing unknown
+// parameters so a typo does not silently list everything.
+func queryFilter(r *http.Request) (eventFilter, error) {
+	var p eventFilter
+	for k, v := range r.URL.Query() {
+		val := v[len(v)-1]
+		switch k {
+		case "status":
+			p.Status = strings.Join(v, ",")
+		case "type":
+			p.Type = val
+		case "route":
+			p.Route = val
+		case "since":
+			p.Since = val
+		case "until":
+			p.Until = val
+		case "q":
+			p.Q = val
+		case "cursor":
+			p.Cursor = val
+		case "limit":
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return p, fmt.Errorf("limit %q: use a whole number from 1 to %d", val, store.MaxListLimit)
+			}
+			p.Limit = n
+		default:
+			return p, fmt.Errorf("unknown parameter %q: use %s", k, filterHelp)
+		}
+	}
+	return p, nil
+}
+
+// handleEventList lists events, newest first, a page at a time.
+func handleEventList(st *store.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := queryFilter(r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		f, err := p.filter(time.Now())
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		page, err := st.List(r.Context(), f)
+		if errors.Is(err, store.ErrBadFilter) {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
+	})
+}
+
+// eventDetail is GET /api/events/{id}: the event, its journal and the
+// totals of its model requests.
+type eventDetail struct {
+	*store.Event
+	Totals store.Totals `json:"totals"`
+}
+
+// replaySkip says why an event matched by POST /api/replay was not queued.
+type replaySkip struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+type replayAnswer struct {
+	Replayed []string     `json:"replayed"`
+	Skipped  []replaySkip `json:"skipped"`
+	// Matched counts the events the filter selected from the cursor on,
+	// before this batch: the work left, for a progress bar.
+	Matched int `json:"matched"`
+	// NextCursor continues with the next batch; "" when none is left.
+	NextCursor string `json:"next_cursor"`
+}
+
+// handleReplayMany queues again, routed by the current config, the events a
+// filter selects: one page (limit, default 50, at most 500) per request.
+func handleReplayMany(log *slog.Logger, st *store.Store, routes *route.Table) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p eventFilter
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			writeError(w, http.StatusBadRequest, "body: "+err.Error()+`: send a JSON filter such as {"status":"dead","since":"24h"} with `+filterHelp)
+			return
+		}
+		if p.empty() {
+			writeError(w, http.StatusBadRequest, "no filter: replaying every event is refused; give status, type, route, since, until or q (e.g. {\"status\":\"dead\"})")
+			return
+		}
+		f, err := p.filter(time.Now())
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		page, err := st.List(r.Context(), f)
+		if errors.Is(err, store.ErrBadFilter) {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		ans := replayAnswer{Replayed: []string{}, Skipped: []replaySkip{}, NextCursor: page.NextCursor}
+		if ans.Matched, err = st.Count(r.Context(), f); err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		for _, ev := range page.Events {
+			if reason := replayOne(r.Context(), log, st, routes, ev); reason != "" {
+				ans.Skipped = append(ans.Skipped, replaySkip{ID: ev.ID, Reason: reason})
+				continue
+			}
+			ans.Replayed = append(ans.Replayed, ev.ID)
+		}
+		log.Info("replay by filter", "replayed", len(ans.Replayed), "skipped", len(ans.Skipped), "more", ans.NextCursor != "")
+		writeJSON(w, http.StatusOK, ans)
+	})
+}
+
+// replayOne queues one listed event with its current route and returns
+// why it did not, or "".
+func replayOne(ctx context.Context, log *slog.Logger, st *store.Store, routes *route.Table, ev store.Summary) string {
+	switch ev.Status {
+	case store.StatusQueued, store.StatusRunning, store.StatusRetrying:
+		return fmt.Sprintf("still %s: wait for it to finish", ev.Status)
+	}
+	rt, ok := routes.Match(ev.Type)
+	if !ok {
+		return "no route in the current config matches " + ev.Type + ": add one, then replay"
+	}
+	if err := st.Replay(ctx, ev.ID, rt.Name); err != nil {
+		if !errors.Is(err, store.ErrNotReplayable) && !errors.Is(err, store.ErrNotFound) {
+			log.Warn("replay", "id", ev.ID, "err", err)
+		}
+		return err.Error()
+	}
+	log.Info("replay", "id", ev.ID, "type", ev.Type, "previous_status", ev.Status, "route", rt.Name)
+	return ""
+}

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Human approval. A tool with approval: required pauses its event: the
+// dispatcher journals an approval_requested step and returns
+// ErrAwaitingApproval, and the event rests as awaiting_approval with no job.
+// An operator's decision is journaled as an approval step and queues the
+// event again; the agent loop resumes from the journal and runs the call
+// (approved) or tells the model it was denied. Everything is in the
+// database, so pending approvals survive restarts.
+
+// ErrAwaitingApproval is what a Handler returns when the event waits for an
+// operator.
+var ErrAwaitingApproval = errors.New("waiting for an operator's approval")
+
+// ErrNotPending is returned for a decision on a call that is not waiting.
+var ErrNotPending = errors.New("no pending approval")
+
+// Pending is a tool call waiting for an operator.
+type Pending struct {
+	EventID     string          `json:"event_id"`
+	EventType   string          `json:"event_type"`
+	Round       int             `json:"round"`
+	Tool        string          `json:"tool"`
+	ToolUseID   string          `json:"tool_use_id"`
+	Input       json.RawMessage `json:"input"`
+	Text        string          `json:"text,omitempty"` // the model's reasoning beside the call
+	RequestedAt time.Time       `json:"requested_at"`
+}
+
+// Approvals returns every pending tool call, oldest first.
+func (s *Store) Approvals(ctx context.Context) ([]Pending, error) {
+	rows, err := s.drv.reader().query(ctx, s.q(`SELECT id FROM agenthook_event WHERE status = ? ORDER BY updated_at, id LIMIT 1000`),
+		string(StatusAwaitingApproval))
+	if err != nil {
+		return nil, fmt.Errorf("store: approvals: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: approvals: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: approvals: %w", err)
+	}
+	out := []Pending{}
+	for _, id := range ids {
+		ev, err := s.Event(ctx, id)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		out = append(out, pendingOf(ev)...)
+	}
+	return out, nil
+}
+
+// pendingOf returns ev's requested approvals that have no decision, since
+// its last replay.
+func pendingOf(ev *Event) []Pending {
+	var out []Pending
+	decided := map[string]bool{}
+	for _, st := range ev.Steps {
+		switch st.Kind {
+		case "replay":
+			out, decided = nil, map[string]bool{}
+		case "approval":
+			var a struct {
+				ToolUseID string `json:"tool_use_id"`
+			}
+			json.Unmarshal(st.Data, &a)
+			decided[a.ToolUseID] = true
+		case "approval_requested":
+			var p Pending
+			if json.Unmarshal(st.Data, &p) == nil {
+				p.EventID, p.EventType, p.RequestedAt = ev.ID, ev.Type, st.At
+				out = append(out, p)
+			}
+		}
+	}
+	kept := out[:0]
+	for _, p := range out {
+		if !decided[p.ToolUseID] {
+			kept = append(kept, p)
+		}
+	}
+	return kept
+}
+
+// Decide records an operator's decision on a pending tool call of event id
+// (toolUseID may be empty when exactly one call is pending) and queues the
+// event again so its loop resumes.
+func (s *Store) Decide(ctx context.Context, id, toolUseID string, approved bool, reason, by string) error {
+	ev, err := s.Event(ctx, id)
+	if err != nil {
+		return err
+	}
+	if ev.Status != StatusAwaitingApproval {
+		return fmt.Errorf("%w: %s is %s, not awaiting_approval", ErrNotPending, id, ev.Status)
+	}
+	pending := pendingOf(ev)
+	var p *Pending
+	for i := range pending {
+		if pending[i].ToolUseID == toolUseID || (toolUseID == "" && len(pending) == 1) {
+			p = &pending[i]
+		}
+	}
+	if p == nil {
+		ids := make([]string, len(pending))
+		for i, q := range pending {
+			ids[i] = q.ToolUseID
+		}
+		if toolUseID == "" {
+			return fmt.Errorf("%w: %s has %d pending calls (%v): name one with its tool_use_id", ErrNotPending, id, len(pending), ids)
+		}
+		return fmt.Errorf("%w: %s has no pending call %s (pending: %v)", ErrNotPending, id, toolUseID, ids)
+	}
+	t, err := s.drv.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: decide %s: %w", id, err)
+	}
+	defer t.rollback(ctx)
+	// Only one decision wins when two operators click at once.
+	n, err := t.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, updated_at = ? WHERE id = ? AND status = ?`),
+		string(StatusQueued), nowMicro(), id, string(StatusAwaitingApproval))
+	if err != nil {
+		return fmt.Errorf("store: decide %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s was decided meanwhile", ErrNotPending, id)
+	}
+	if err := s.record(ctx, t, id, ev.Attempts, "approval", map[string]any{
+		"round": p.Round, "tool_use_id": p.ToolUseID, "tool": p.Tool, "approved": approved, "reason": reason, "by": by,
+	}); err != nil {
+		return err
+	}
+	if err := s.drv.insertJob(ctx, t, DispatchArgs{EventID: id}, s.insertOpts()); err != nil {
+		return fmt.Errorf("store: decide %s: queue: %w", id, err)
+	}
+	if err := t.commit(ctx); err != nil {
+		return fmt.Errorf("store: decide %s: %w", id, err)
+	}
+	verb := "denied"
+	if approved {
+		verb = "approved"
+	}
+	s.log.Info("approval", "id", id, "tool", p.Tool, "tool_use_id", p.ToolUseID, "decision", verb, "by", by)
+	return nil
+}
+
+// approvalTimeoutArgs denies whatever an event still has pending when the
+// approval timeout ends.
+type approvalTimeoutArgs struct {
+	EventID string `json:"event_id"`
+}
+
+func (approvalTimeoutArgs) Kind() string { return "agenthook.approval_timeout" }
+
+type approvalTimeoutWorker struct {
+	river.WorkerDefaults[approvalTimeoutArgs]
+	s *Store
+}
+
+func (w *approvalTimeoutWorker) Work(ctx context.Context, job *river.Job[approvalTimeoutArgs]) error {
+	ev, err := w.s.Event(ctx, job.Args.EventID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range pendingOf(ev) {
+		err := w.s.Decide(ctx, ev.ID, p.ToolUseID, false,
+			fmt.Sprintf("no operator decided within the approval timeout (%s)", w.s.opts.ApprovalTimeout), "approval_timeout")
+		if err != nil && !errors.Is(err, ErrNotPending) {
+			return err
+		}
+	}
+	return nil
+}
