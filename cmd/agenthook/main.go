@@ -5,6 +5,7 @@
 //	demo      run the whole pipeline offline on fixture events
 //	serve     receive, store, route and dispatch events
 //	trigger   send one realistic signed event to a running agenthook
+//	approve   approve a tool call waiting for an operator (deny: refuse it)
 //	migrate   bring the store's schema up to date
 //	check     validate the config and print the route table
 //	events    list events and show one's journal (through the admin API)
@@ -37,6 +38,8 @@ Usage:
   agenthook serve    [--config FILE] [--addr HOST:PORT] [--store PATH] [--max-attempts N] [--rescue-after 5m] [--log-format text|json]
   agenthook trigger  TYPE [--url URL]      (agenthook trigger --list shows the types)
   agenthook check    [--config FILE]
+  agenthook approve  [ID [--tool-use TOOLUSE_ID]] [--server URL]   (no ID: list pending calls)
+  agenthook deny     ID --reason TEXT [--tool-use TOOLUSE_ID] [--server URL]
   agenthook migrate  [--config FILE] [--store PATH|postgres://…]
   agenthook events   list [--status S] [--type T] [--route R] [--since 24h] [--until T] [--q TEXT] [--limit N] [--cursor C] [--json] [--server URL]
   agenthook events   show ID [--json] [--server URL]
@@ -68,6 +71,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return trigger(ctx, rest, getenv, stdout, stderr)
 	case "check":
 		return check(ctx, rest, getenv, stdout, stderr)
+	case "approve":
+		return approve(ctx, rest, getenv, stdout, stderr)
+	case "deny":
+		return deny(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "events":

@@ -87,6 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Routes:         routes,
 		Provider:       provider,
 		Tools:          tools,
+		Approval:       cfg.NeedsApproval,
 		Model:          cfg.Agent.Model,
 		System:         cfg.Agent.System,
 		MaxTokens:      cfg.Agent.MaxTokens,
@@ -96,16 +97,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxAttempts:    cfg.MaxAttempts,
 	}
 	st, err := store.Open(ctx, store.Options{
-		Location:    cfg.Store,
-		MaxAttempts: cfg.MaxAttempts,
-		Workers:     cfg.Workers,
-		RetryBase:   cfg.Retry.Base.D(),
-		RetryMax:    cfg.Retry.Max.D(),
-		Retention:   cfg.Retention.D(),
-		RescueAfter: cfg.RescueAfter.D(),
-		OrderWindow: cfg.OrderWindow.D(),
-		Handler:     disp,
-		Logger:      log,
+		Location:        cfg.Store,
+		MaxAttempts:     cfg.MaxAttempts,
+		Workers:         cfg.Workers,
+		RetryBase:       cfg.Retry.Base.D(),
+		RetryMax:        cfg.Retry.Max.D(),
+		Retention:       cfg.Retention.D(),
+		RescueAfter:     cfg.RescueAfter.D(),
+		OrderWindow:     cfg.OrderWindow.D(),
+		ApprovalTimeout: cfg.ApprovalTimeout.D(),
+		Handler:         disp,
+		Logger:          log,
 	})
 	if err != nil {
 		return err

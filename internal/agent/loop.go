@@ -292,6 +292,7 @@ func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round
 				results[i] = Block{Type: ToolResultBlock, ToolUseID: u.ID, IsError: true,
 					Content: "denied by an operator: " + d.Reason}
 				errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
+				executed = true // news for the model: the loop goes on
 				continue
 			}
 			// Approved: run it below.

@@ -16,6 +16,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/events/{id}", adminOnly(d.AdminToken, handleEventGet(d.Store)))
 	mux.Handle("POST /api/events/{id}/replay", adminOnly(d.AdminToken, handleEventReplay(d.Log, d.Store, d.Routes)))
 	mux.Handle("POST /api/replay", adminOnly(d.AdminToken, handleReplayMany(d.Log, d.Store, d.Routes)))
+	mux.Handle("GET /api/approvals", adminOnly(d.AdminToken, handleApprovals(d.Store)))
+	mux.Handle("POST /api/events/{id}/approve", adminOnly(d.AdminToken, handleDecide(d.Store, true)))
+	mux.Handle("POST /api/events/{id}/deny", adminOnly(d.AdminToken, handleDecide(d.Store, false)))
 	mux.Handle("GET /metrics", adminOnly(d.AdminToken, d.Metrics.Handler()))
 	mux.Handle("/ui/", console.Handler(console.Options{Token: d.AdminToken, Log: d.Log}))
 }

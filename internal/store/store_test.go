@@ -408,3 +408,43 @@ func testOrderPerObject(t *testing.T, loc string) {
 		t.Fatalf("%d events of obj_A ran at once, want 1", maxA.Load())
 	}
 }
+
+// A pending approval nobody decides is denied when approval_timeout ends,
+// and the event runs on.
+func TestApprovalTimeoutDenies(t *testing.T) {
+	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
+		for _, st := range run.Event.Steps {
+			if st.Kind == "approval" {
+				return nil
+			}
+		}
+		if err := run.Record(ctx, "approval_requested", map[string]any{"round": 1, "tool": "refund", "tool_use_id": "toolu_1"}); err != nil {
+			return err
+		}
+		return store.ErrAwaitingApproval
+	})
+	s := open(t, store.Options{Handler: h, ApprovalTimeout: 200 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Ingest(ctx, incoming("evt_appr"))
+	waitFor(t, "awaiting approval", func() bool { return status(t, s, "evt_appr") == store.StatusAwaitingApproval })
+	if p, err := s.Approvals(ctx); err != nil || len(p) != 1 || p[0].ToolUseID != "toolu_1" {
+		t.Fatalf("approvals = %+v, %v", p, err)
+	}
+	waitFor(t, "denied by the timeout, then done", func() bool { return status(t, s, "evt_appr") == store.StatusDone })
+	ev, _ := s.Event(ctx, "evt_appr")
+	var found bool
+	for _, st := range ev.Steps {
+		if st.Kind == "approval" && strings.Contains(string(st.Data), `"approved":false`) && strings.Contains(string(st.Data), "approval_timeout") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no timeout denial in the journal: %+v", ev.Steps)
+	}
+	if err := s.Decide(ctx, "evt_appr", "toolu_1", true, "", "late"); !errors.Is(err, store.ErrNotPending) {
+		t.Fatalf("deciding a decided call: %v", err)
+	}
+}

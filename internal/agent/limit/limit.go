@@ -62,14 +62,19 @@ type Limiter struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced whenever the state changes
 	// pauseUntil holds every send after a refusal.
-	pauseUntil time.Time
-	refusals   int  // 429/529 in a row
-	probing    bool // after a refusal: one send at a time until one succeeds
-	probe      bool // the probe is in flight
-	inflight   int
-	buckets    [nBuckets]bucket
-	cost       [nBuckets]float64 // what one send uses of each bucket
-	stats      Stats
+	pauseUntil  time.Time
+	refusals    int       // refusals in a row, counting one per wave
+	lastRefusal time.Time // when the last refusal arrived
+	// window caps the sends in flight after a refusal: 1 at first, one
+	// more with each success (slow start), 0 (no cap) once back at
+	// maxWindow. The first answers after a pause teach the pacing the
+	// limit before the other workers follow.
+	window    int
+	maxWindow int
+	inflight  int
+	buckets   [nBuckets]bucket
+	cost      [nBuckets]float64 // what one send uses of each bucket
+	stats     Stats
 
 	onWait func() // test hook: a send starts waiting
 }
@@ -102,9 +107,10 @@ func New(p agent.Provider, o Options) *Limiter {
 	if o.MaxHold <= 0 {
 		o.MaxHold = 2 * time.Minute
 	}
-	l := &Limiter{p: p, o: o, changed: make(chan struct{})}
+	l := &Limiter{p: p, o: o, changed: make(chan struct{}), maxWindow: 1000}
 	if o.Concurrency > 0 {
 		l.sem = make(chan struct{}, o.Concurrency)
+		l.maxWindow = o.Concurrency
 	}
 	l.cost[requests] = 1
 	return l
@@ -135,17 +141,23 @@ func (l *Limiter) Send(ctx context.Context, req agent.Request) (*agent.Reply, er
 		}
 		defer func() { <-l.sem }()
 	}
-	probe, err := l.admit(ctx)
+	s, err := l.admit(ctx)
 	if err != nil {
 		return nil, err
 	}
 	reply, err := l.p.Send(ctx, req)
-	l.settle(probe, reply, err)
+	l.settle(s, reply, err)
 	return reply, err
 }
 
+// sent identifies an admitted send: its number and when it went.
+type sent struct {
+	seq int64
+	at  time.Time
+}
+
 // admit waits until a send may go and counts it in flight.
-func (l *Limiter) admit(ctx context.Context) (probe bool, err error) {
+func (l *Limiter) admit(ctx context.Context) (sent, error) {
 	var start time.Time
 	waiting := false
 	defer func() {
@@ -159,11 +171,8 @@ func (l *Limiter) admit(ctx context.Context) (probe bool, err error) {
 		l.mu.Lock()
 		now := time.Now()
 		until, why := l.holdUntil(now)
-		gated := l.probing && l.probe
+		gated := l.window > 0 && l.inflight >= l.window
 		if until.IsZero() && !gated {
-			if l.probing {
-				l.probe, probe = true, true
-			}
 			l.inflight++
 			l.stats.MaxInFlight = max(l.stats.MaxInFlight, l.inflight)
 			l.stats.Sends++
@@ -174,8 +183,9 @@ func (l *Limiter) admit(ctx context.Context) (probe bool, err error) {
 				l.stats.Waits++
 				l.stats.Waited += now.Sub(start)
 			}
+			s := sent{seq: l.stats.Sends, at: now}
 			l.mu.Unlock()
-			return probe, nil
+			return s, nil
 		}
 		changed := l.changed
 		if !waiting {
@@ -184,7 +194,7 @@ func (l *Limiter) admit(ctx context.Context) (probe bool, err error) {
 		}
 		l.mu.Unlock()
 		if dl, ok := ctx.Deadline(); ok && !until.IsZero() && until.After(dl) {
-			return false, &agent.Error{Provider: l.p.Name(), Retryable: true, After: until.Sub(now),
+			return sent{}, &agent.Error{Provider: l.p.Name(), Retryable: true, After: until.Sub(now),
 				Message: fmt.Sprintf("not sent: %s until %s, after this attempt's deadline", why, until.Format(time.RFC3339))}
 		}
 		if l.onWait != nil {
@@ -201,7 +211,7 @@ func (l *Limiter) admit(ctx context.Context) (probe bool, err error) {
 			if timer != nil {
 				timer.Stop()
 			}
-			return false, ctx.Err()
+			return sent{}, ctx.Err()
 		case <-fire:
 		case <-changed:
 			if timer != nil {
@@ -240,25 +250,34 @@ func (l *Limiter) holdUntil(now time.Time) (time.Time, string) {
 
 // settle records the outcome of a send: the rate-limit headers it
 // reported, and a refusal's pause.
-func (l *Limiter) settle(probe bool, reply *agent.Reply, err error) {
+func (l *Limiter) settle(s sent, reply *agent.Reply, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
 	l.inflight--
-	if probe {
-		l.probe = false
-	}
 	var rl *agent.RateLimit
 	var ae *agent.Error
 	switch {
 	case err == nil && reply != nil:
 		rl = reply.RateLimit
-		l.refusals, l.probing = 0, false
+		l.refusals = 0
+		if l.window > 0 {
+			if l.window++; l.window >= l.maxWindow {
+				l.window = 0
+			}
+		}
 		l.learnCost(reply.Usage)
 	case errors.As(err, &ae):
 		rl = ae.RateLimit
 		if ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode == 529 {
-			l.refusals++
+			// Sends already in flight when the last refusal came are
+			// refused by the same wave: only a send made after it
+			// makes the backoff longer.
+			if s.at.After(l.lastRefusal) || l.refusals == 0 {
+				l.refusals++
+			}
+			l.lastRefusal = now
+			l.window = 1
 			l.stats.Refused++
 			wait := l.backoff(l.refusals)
 			after := ae.After
@@ -269,7 +288,6 @@ func (l *Limiter) settle(probe bool, reply *agent.Reply, err error) {
 			if until := now.Add(wait); until.After(l.pauseUntil) {
 				l.pauseUntil = until
 			}
-			l.probing = true
 			if l.o.Log != nil {
 				l.o.Log.Warn("model provider refused a request: pausing every send", "provider", l.p.Name(),
 					"status", ae.StatusCode, "retry_after", after.String(), "pause", wait.String(), "in_a_row", l.refusals)
@@ -277,7 +295,7 @@ func (l *Limiter) settle(probe bool, reply *agent.Reply, err error) {
 		}
 	}
 	if rl != nil {
-		l.observe(rl, now)
+		l.observe(rl, s)
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})
@@ -313,23 +331,21 @@ func (l *Limiter) learnCost(u agent.Usage) {
 }
 
 // observe takes a response's headers as the new state of each bucket they
-// report. The sends still in flight may not be counted in the reported
-// remaining yet, so they are taken off it.
-func (l *Limiter) observe(rl *agent.RateLimit, now time.Time) {
-	at := rl.At
-	if at.IsZero() {
-		at = now
-	}
+// report, unless a later send already reported. The provider counted
+// that send and those before it, so the sends made since are taken off
+// what it reported, and the replenishment is reckoned from when it went.
+func (l *Limiter) observe(rl *agent.RateLimit, s sent) {
+	since := float64(l.stats.Sends - s.seq)
 	for i, src := range [nBuckets]agent.LimitBucket{rl.Requests, rl.Tokens, rl.InputTokens, rl.OutputTokens} {
-		if !src.Known {
+		if !src.Known || (l.buckets[i].known && l.buckets[i].seq > s.seq) {
 			continue
 		}
-		b := bucket{known: true, limit: float64(src.Limit), t0: at, reset: src.Reset,
-			level: float64(src.Remaining) - float64(l.inflight)*l.cost[i]}
-		if src.Limit > src.Remaining && src.Reset.After(at) {
+		b := bucket{known: true, seq: s.seq, limit: float64(src.Limit), t0: s.at, reset: src.Reset,
+			level: float64(src.Remaining), spent: since * l.cost[i]}
+		if src.Limit > src.Remaining && src.Reset.After(s.at) {
 			// Both providers replenish continuously: what is missing comes
 			// back by the reset time.
-			b.rate = float64(src.Limit-src.Remaining) / src.Reset.Sub(at).Seconds()
+			b.rate = float64(src.Limit-src.Remaining) / src.Reset.Sub(s.at).Seconds()
 		}
 		l.buckets[i] = b
 	}
@@ -338,8 +354,9 @@ func (l *Limiter) observe(rl *agent.RateLimit, now time.Time) {
 // bucket mirrors one of the provider's limits from its last report.
 type bucket struct {
 	known bool
+	seq   int64   // the send that reported it
 	limit float64 // 0 if not reported
-	level float64 // remaining at t0, less the sends then in flight
+	level float64 // remaining when that send went
 	t0    time.Time
 	rate  float64 // replenishment per second; 0 if unknown
 	reset time.Time
@@ -361,8 +378,8 @@ func (b *bucket) ready(now time.Time, cost, reserve float64) time.Time {
 	if !b.known || cost <= 0 {
 		return time.Time{}
 	}
-	if !b.reset.IsZero() && !now.Before(b.reset) {
-		// Fully replenished since the report.
+	if b.rate == 0 && !b.reset.IsZero() && !now.Before(b.reset) {
+		// Fully replenished since the report, to a limit not reported.
 		b.known = false
 		return time.Time{}
 	}

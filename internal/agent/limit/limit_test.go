@@ -241,9 +241,11 @@ func TestPacingByRate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	arrivals, answered, _ := rec.times()
-	if gap := arrivals[1].Sub(answered[0]); gap < 180*time.Millisecond { // 200 ms less the time to the first answer, over 10
-		t.Errorf("second request %s after the first answer, want about 200ms", gap)
+	arrivals, _, _ := rec.times()
+	// Reckoned from when the first request went, so a little less than
+	// 200 ms after it reached the fake.
+	if gap := arrivals[1].Sub(arrivals[0]); gap < 150*time.Millisecond {
+		t.Errorf("second request %s after the first, want about 200ms", gap)
 	}
 	if !arrivals[1].Before(reset) {
 		t.Errorf("second request held to the reset: paced sends should follow the replenishment")
@@ -322,5 +324,36 @@ func TestSlotWaitRespectsContext(t *testing.T) {
 	}
 	if arrivals, _, _ := rec.times(); len(arrivals) != 1 {
 		t.Errorf("the fake got %d requests, want 1", len(arrivals))
+	}
+}
+
+// Sends that were in flight together are refused by one wave: the pause
+// covers them all, but the backoff does not grow once per refusal.
+func TestRefusalWaveCountsOnce(t *testing.T) {
+	refuse := modeltest.Reply{Status: 429, Headers: map[string]string{"retry-after-ms": "100"}}
+	rec, srv := newRecorder(refuse, refuse, refuse, refuse)
+	defer srv.Close()
+	rec.release = make(chan struct{})
+	l := New(provider(srv), Options{BackoffBase: time.Second})
+	done := make(chan []error)
+	go func() { done <- sendAll(context.Background(), l, 4) }()
+	for range 4 {
+		<-rec.arrived
+	}
+	close(rec.release)
+	for i, err := range <-done {
+		var ae *agent.Error
+		if !errors.As(err, &ae) || ae.StatusCode != 429 {
+			t.Errorf("send %d: %v, want 429", i, err)
+		}
+	}
+	l.mu.Lock()
+	refusals, window := l.refusals, l.window
+	l.mu.Unlock()
+	if refusals != 1 || window != 1 {
+		t.Errorf("after one wave of 4 refusals: %d in a row, window %d; want 1 and 1", refusals, window)
+	}
+	if s := l.Stats(); s.Refused != 4 {
+		t.Errorf("stats %+v, want 4 refused", s)
 	}
 }

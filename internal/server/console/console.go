@@ -1,0 +1,228 @@
+// Package console is agenthook's web console at /ui/: a few static pages
+// and one small script, embedded in the binary, that read and act through
+// the admin API (/api/). Nothing is built at run time and nothing is loaded
+// from elsewhere.
+//
+// It is guarded like the admin API. With an admin token the console offers
+// a login form whose token is kept in an HttpOnly, SameSite=Strict cookie,
+// which the admin API accepts in place of the Bearer header (see
+// SessionToken and CheckCSRF). Without a token only loopback clients are
+// served.
+package console
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// CookieName is the cookie that carries the admin token of a console login.
+const CookieName = "agenthook_admin"
+
+// CSRFHeader must be sent, with the value "1", by every state-changing
+// request authenticated with the cookie. A page of another site cannot set
+// it without a CORS preflight, which agenthook never grants.
+const CSRFHeader = "X-Agenthook-UI"
+
+// sessionAge is how long a login lasts.
+const sessionAge = 12 * time.Hour
+
+//go:embed assets
+var assets embed.FS
+
+var (
+	static = mustSub(assets, "assets")
+	pages  = template.Must(template.ParseFS(assets, "assets/*.html"))
+)
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Options configure the console.
+type Options struct {
+	// Token is the admin token (AGENTHOOK_ADMIN_TOKEN). Empty means loopback
+	// clients only and no login.
+	Token string
+	Log   *slog.Logger
+}
+
+// Handler serves the console. Mount it at /ui/.
+func Handler(o Options) http.Handler {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &console{Options: o}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ui/{$}", c.index)
+	mux.HandleFunc("GET /ui/app.js", c.asset("app.js", "text/javascript; charset=utf-8"))
+	mux.HandleFunc("GET /ui/app.css", c.asset("app.css", "text/css; charset=utf-8"))
+	mux.HandleFunc("POST /ui/login", c.login)
+	mux.HandleFunc("POST /ui/logout", c.logout)
+	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "not found: the console is at /ui/", http.StatusNotFound)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if o.Token == "" && !isLoopback(r.RemoteAddr) {
+			http.Error(w, "the console answers only loopback clients while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access", http.StatusForbidden)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+type console struct{ Options }
+
+// authorized reports whether r may see the console: no token configured
+// (the loopback rule is checked before), or a valid login cookie.
+func (c *console) authorized(r *http.Request) bool {
+	return c.Token == "" || Valid(SessionToken(r), c.Token)
+}
+
+func (c *console) index(w http.ResponseWriter, r *http.Request) {
+	if !c.authorized(r) {
+		c.loginPage(w, http.StatusOK, "")
+		return
+	}
+	c.render(w, http.StatusOK, "index.html", map[string]any{"Logout": c.Token != ""})
+}
+
+func (c *console) loginPage(w http.ResponseWriter, status int, msg string) {
+	c.render(w, status, "login.html", map[string]any{"Error": msg})
+}
+
+func (c *console) render(w http.ResponseWriter, status int, name string, data any) {
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
+		c.Log.Error("console: render", "page", name, "err", err)
+		http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// asset serves a static file. The script and the style sheet hold no data,
+// so they are served without a login (the login page uses the style sheet).
+func (c *console) asset(name, ctype string) http.HandlerFunc {
+	b, err := fs.ReadFile(static, name)
+	if err != nil {
+		panic(err)
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.Write(b)
+	}
+}
+
+func (c *console) login(w http.ResponseWriter, r *http.Request) {
+	if msg := crossSite(r); msg != "" {
+		http.Error(w, msg, http.StatusForbidden)
+		return
+	}
+	if c.Token == "" {
+		// Nothing to log in to: the console is open to loopback clients.
+		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		c.loginPage(w, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		return
+	}
+	if !Valid(r.PostForm.Get("token"), c.Token) {
+		c.Log.Warn("console: login refused: wrong admin token", "remote", r.RemoteAddr)
+		c.loginPage(w, http.StatusUnauthorized, "Wrong token: enter the value of AGENTHOOK_ADMIN_TOKEN.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: c.Token, Path: "/",
+		MaxAge: int(sessionAge.Seconds()), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+	c.Log.Info("console: login", "remote", r.RemoteAddr)
+	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+}
+
+func (c *console) logout(w http.ResponseWriter, r *http.Request) {
+	if msg := crossSite(r); msg != "" {
+		http.Error(w, msg, http.StatusForbidden)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: "", Path: "/",
+		MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+}
+
+// SessionToken returns the admin token of r's login cookie, or "".
+func SessionToken(r *http.Request) string {
+	ck, err := r.Cookie(CookieName)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// Valid compares a presented token with the configured one in constant time.
+func Valid(got, token string) bool {
+	return got != "" && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// CheckCSRF returns why a request must be refused as a possible cross-site
+// request forgery, or "". Safe methods pass. A state-changing request is
+// refused when the browser says it comes from another site (Sec-Fetch-Site,
+// Origin); when it is authenticated by the login cookie it must also carry
+// CSRFHeader: 1. Requests without those browser headers (curl, agenthook's
+// own commands) are not affected.
+func CheckCSRF(r *http.Request, cookieAuth bool) string {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return ""
+	}
+	if msg := crossSite(r); msg != "" {
+		return msg
+	}
+	if cookieAuth && r.Header.Get(CSRFHeader) != "1" {
+		return "a request authenticated by the console's cookie must send " + CSRFHeader + ": 1 (or use Authorization: Bearer)"
+	}
+	return ""
+}
+
+// crossSite returns a refusal when the browser marks r as sent by a page of
+// another origin (Sec-Fetch-Site, or Origin against Host for older
+// browsers); see net/http.CrossOriginProtection.
+func crossSite(r *http.Request) string {
+	if err := crossOrigin.Check(r); err != nil {
+		return "cross-site request refused: use the console at /ui/ or send Authorization: Bearer"
+	}
+	return ""
+}
+
+var crossOrigin = http.NewCrossOriginProtection()
+
+func isLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
