@@ -30,6 +30,7 @@ func loadtest(ctx context.Context, args []string, getenv func(string) string, st
 	n := fs.Int("n", 10000, "events to send")
 	c := fs.Int("c", 32, "concurrent senders")
 	dupRate := fs.Float64("dup-rate", 0, "fraction of sends that repeat an event already sent (0..1)")
+	rate := fs.Int("rate", 0, "events per second at most (0: as fast as the server answers); for memory and latency at a steady load")
 	sameObject := fs.Bool("same-object", false, "keep the fixtures' object ids, so every event of a type is about one object (tests per-object ordering under load)")
 	types := fs.String("types", "charge.dispute.created,invoice.payment_failed,customer.subscription.deleted,charge.refunded",
 		"comma-separated event types to cycle through")
@@ -82,10 +83,24 @@ func loadtest(ctx context.Context, args []string, getenv func(string) string, st
 	start := time.Now()
 
 	stopProgress := progress(stderr, &done, *n)
+	// With --rate, senders take one tick each per send: a steady stream.
+	var tick <-chan time.Time
+	if *rate > 0 {
+		t := time.NewTicker(time.Second / time.Duration(*rate))
+		defer t.Stop()
+		tick = t.C
+	}
 	var wg sync.WaitGroup
 	for range *c {
 		wg.Go(func() {
 			for {
+				if tick != nil {
+					select {
+					case <-tick:
+					case <-ctx.Done():
+						return
+					}
+				}
 				i := int(next.Add(1) - 1)
 				if i >= *n || ctx.Err() != nil {
 					return

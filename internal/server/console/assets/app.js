@@ -401,7 +401,7 @@
       ];
       if (t.cost !== undefined && t.cost !== null) totals.push(["cost", String(t.cost)]);
 
-      view.replaceChildren(
+      view.replaceChildren(...[
         el("p", {}, el("a", { href: "#/events" }, "← Events")),
         el("h1", {}, el("span", { class: "mono", id: "event-id" }, ev.id), " ", badge(ev.status)),
         el("p", { class: "sub" }, `${ev.type} · route ${ev.route || "none"} · ${ev.attempts} attempt(s)`),
@@ -410,7 +410,8 @@
         pending.length ? el("section", { class: "pending", id: "pending" }, el("h2", {}, "Needs your decision"), pending.map(approvalCard)) : null,
         el("section", { class: "totals", id: "totals" }, totals.map(([k, v]) => el("div", {}, el("span", { class: "k" }, k), el("span", { class: "v" }, v)))),
         el("h2", {}, "Story"),
-        el("ol", { class: "timeline", id: "timeline" }, story));
+        el("ol", { class: "timeline", id: "timeline" }, story),
+      ].filter(Boolean));
     }
 
     return {
