@@ -123,6 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	met := metrics.New(st)
 	disp.Metrics = met // before st.Start: no dispatch has run yet
+	disp.Usage = st.RouteUsage
 
 	var ready atomic.Bool
 	handler := server.New(server.Deps{

@@ -141,6 +141,25 @@ type Route struct {
 	// run concurrently and run oldest-created first (default
 	// data.object.id; e.g. data.object.customer).
 	OrderKey string `yaml:"order_key"`
+	// Budget caps what the route may spend per hour or day; an event over
+	// it waits (status deferred) until the window has room.
+	Budget *Budget `yaml:"budget"`
+}
+
+// Budget is a route's allowance per window: model-dispatched events and/or
+// model tokens (input + output, cached input included).
+type Budget struct {
+	Events int    `yaml:"events"`
+	Tokens int64  `yaml:"tokens"`
+	Per    string `yaml:"per"` // hour or day
+}
+
+// Window is the budget's period.
+func (b *Budget) Window() time.Duration {
+	if b.Per == "day" {
+		return 24 * time.Hour
+	}
+	return time.Hour
 }
 
 // Tool is a tool offered to the model; InputSchema is a JSON schema.

@@ -197,6 +197,14 @@ func (c *Config) validateRoutes(add func(string, ...any)) {
 		if len(r.Tools) == 0 {
 			add("%s has no tools: name at least one tool from tools: (defined: %s)", label, defined)
 		}
+		if b := r.Budget; b != nil {
+			if b.Events < 0 || b.Tokens < 0 || (b.Events == 0 && b.Tokens == 0) {
+				add("%s: budget needs events and/or tokens above 0, e.g. budget: {events: 500, per: hour}", label)
+			}
+			if b.Per != "hour" && b.Per != "day" {
+				add("%s: budget.per is %q: use hour or day", label, b.Per)
+			}
+		}
 		if r.MaxSteps < 0 || r.MaxSteps > 50 {
 			add("%s: max_steps is %d: use a number from 1 to 50, or leave it out to use agent.max_steps", label, r.MaxSteps)
 		}

@@ -29,7 +29,10 @@ type Dispatcher struct {
 	// only records the decision.
 	Tools *tool.Set
 	// Approval reports whether calls to a tool wait for an operator.
-	Approval       func(tool string) bool
+	Approval func(tool string) bool
+	// Usage reports a route's spend since a time, for route budgets
+	// (store.RouteUsage). Nil turns budgets off.
+	Usage          func(ctx context.Context, route string, since time.Time) (store.Usage, error)
 	Model          string
 	System         string
 	MaxTokens      int
@@ -75,6 +78,8 @@ func (d *Dispatcher) outcome(ctx context.Context, run *store.Run, err error) str
 		return metrics.DispatchFiltered
 	case errors.Is(err, store.ErrAwaitingApproval):
 		return metrics.DispatchAwaiting
+	case errors.As(err, new(*store.Deferred)):
+		return metrics.DispatchDeferred
 	case errors.Is(ctx.Err(), context.Canceled):
 		return metrics.DispatchDeferred
 	case errors.As(err, &p) && p.Permanent():
@@ -105,6 +110,9 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 			return err
 		}
 		return store.ErrFiltered
+	}
+	if err := d.checkBudget(ctx, r); err != nil {
+		return err
 	}
 	built, err := route.Prompt(r, ev.Payload, d.MaxPromptBytes)
 	if err != nil {
@@ -253,4 +261,31 @@ func (j *countingJournal) Record(ctx context.Context, kind string, data any) err
 	}
 	j.m.Tool(name, outcome)
 	return err
+}
+
+// checkBudget defers the event while its route has spent its budget for the
+// current window; it runs again once the oldest counted request leaves the
+// window.
+func (d *Dispatcher) checkBudget(ctx context.Context, r route.Route) error {
+	b := r.Budget
+	if b == nil || d.Usage == nil {
+		return nil
+	}
+	window := b.Window()
+	u, err := d.Usage(ctx, r.Name, time.Now().Add(-window))
+	if err != nil {
+		return err
+	}
+	var over string
+	switch {
+	case b.Events > 0 && u.Events >= b.Events:
+		over = fmt.Sprintf("%d of %d events", u.Events, b.Events)
+	case b.Tokens > 0 && u.Tokens >= b.Tokens:
+		over = fmt.Sprintf("%d of %d tokens", u.Tokens, b.Tokens)
+	default:
+		return nil
+	}
+	until := u.Oldest.Add(window)
+	return &store.Deferred{Until: until, Reason: fmt.Sprintf("route %s has spent its budget for this %s (%s); it runs at %s, or raise routes[].budget",
+		r.Name, b.Per, over, until.UTC().Format(time.RFC3339))}
 }

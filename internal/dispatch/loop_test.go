@@ -111,6 +111,7 @@ func pipelineWith(t *testing.T, cfg *config.Config, provider agent.Provider, max
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Usage = s.RouteUsage
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -449,5 +450,29 @@ tools:
 	}
 	if out := stepsOf(ev, "outcome"); out[0]["stop"] != agent.StopEndTurn {
 		t.Fatalf("outcome %v", out)
+	}
+}
+
+// A route over its budget defers the event, visibly, without a model call.
+func TestBudgetDefersTheEvent(t *testing.T) {
+	fake := modeltest.NewAnthropic()
+	defer fake.Close()
+	cfg := loadConfig(t, `
+order_window: 0s
+routes:
+  - events: [charge.refunded]
+    tools: [log_refund]
+    budget: {events: 1, per: hour}
+`, "")
+	s := pipelineWith(t, cfg, claude(fake), 8)
+	first := ingestFixture(t, s, "charge.refunded")
+	waitStatus(t, s, first, store.StatusDone)
+	second := ingestFixture(t, s, "charge.refunded")
+	ev := waitStatus(t, s, second, store.StatusDeferred)
+	if !strings.Contains(ev.LastError, "budget") || !strings.Contains(ev.LastError, "1 of 1 events") {
+		t.Fatalf("deferred with last_error %q, want the budget reason", ev.LastError)
+	}
+	if n := len(fake.Requests()); n != 1 {
+		t.Fatalf("%d model requests, want 1 (the second event is over budget)", n)
 	}
 }

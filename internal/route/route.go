@@ -70,6 +70,8 @@ type Route struct {
 	// OrderKey is the event path whose value serialises events about one
 	// object (default data.object.id).
 	OrderKey string
+	// Budget caps the route's spend per window (nil: no cap).
+	Budget *config.Budget
 
 	when   *Expr     // compiled When
 	redact *redactor // DefaultRedact + Redact
@@ -93,7 +95,7 @@ func New(cfg *config.Config) (*Table, error) {
 	for i, cr := range cfg.Routes {
 		r := Route{
 			Name: cr.Name, Events: cr.Events, Instructions: cr.Instructions,
-			When: cr.When, Fields: cr.Fields, Redact: cr.Redact, MaxSteps: cr.MaxSteps, OrderKey: cr.OrderKey,
+			When: cr.When, Fields: cr.Fields, Redact: cr.Redact, MaxSteps: cr.MaxSteps, OrderKey: cr.OrderKey, Budget: cr.Budget,
 		}
 		if r.Name == "" && len(cr.Events) > 0 {
 			r.Name = cr.Events[0]

@@ -239,6 +239,15 @@ func (s *Store) work(ctx context.Context, job *river.Job[DispatchArgs]) error {
 	if errors.Is(herr, ErrAwaitingApproval) {
 		return s.complete(ctx, job, run, StatusAwaitingApproval, latency)
 	}
+	if d, ok := isDeferred(herr); ok {
+		wctx := context.WithoutCancel(ctx)
+		s.setStatus(wctx, id, StatusDeferred, d.Reason)
+		if err := s.releaseObject(wctx, s.drv, ev); err != nil {
+			s.log.Error("store: release object", "id", id, "err", err)
+		}
+		s.log.Info("dispatch", "id", id, "type", ev.Type, "status", StatusDeferred, "until", d.Until.UTC().Format(time.RFC3339), "reason", d.Reason)
+		return river.JobSnooze(max(time.Until(d.Until), time.Second))
+	}
 	return s.fail(ctx, job, run, herr, latency)
 }
 
@@ -361,7 +370,7 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (int64, error) {
 		return 0, fmt.Errorf("store: cleanup: %w", err)
 	}
 	defer t.rollback(ctx)
-	const keep = `status NOT IN ('queued', 'running', 'retrying', 'awaiting_approval')`
+	const keep = `status NOT IN ('queued', 'running', 'retrying', 'awaiting_approval', 'deferred')`
 	if _, err := t.exec(ctx, s.q(`DELETE FROM agenthook_step WHERE event_id IN (SELECT id FROM agenthook_event WHERE received_at < ? AND `+keep+`)`), cutoff.UnixMicro()); err != nil {
 		return 0, fmt.Errorf("store: cleanup journal: %w", err)
 	}

@@ -45,6 +45,9 @@ const (
 	// StatusAwaitingApproval: a tool call waits for an operator's approve or
 	// deny; the decision queues the event again.
 	StatusAwaitingApproval Status = "awaiting_approval"
+	// StatusDeferred: the event waits, e.g. for its route's budget to have
+	// room; last_error says why.
+	StatusDeferred Status = "deferred"
 )
 
 // Outcome is what Ingest did with an event.
