@@ -133,6 +133,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Routes:       routes,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		AdminToken:   getenv("AGENTHOOK_ADMIN_TOKEN"),
+		Prices:       cfg.Agent.Prices,
 		Ready:        ready.Load,
 		Metrics:      met,
 	})

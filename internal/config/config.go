@@ -112,6 +112,9 @@ type Agent struct {
 	// MaxSteps bounds the model rounds of one event (default 4); a route
 	// may set its own.
 	MaxSteps int `yaml:"max_steps"`
+	// Prices are the model's list prices in USD per million tokens; when
+	// set, the admin API and the console show each event's cost.
+	Prices *Prices `yaml:"prices"`
 	// MaxPromptBytes caps the event part of the prompt; longer prompts are
 	// cut with a visible marker.
 	MaxPromptBytes int `yaml:"max_prompt_bytes"`
@@ -144,6 +147,22 @@ type Route struct {
 	// Budget caps what the route may spend per hour or day; an event over
 	// it waits (status deferred) until the window has room.
 	Budget *Budget `yaml:"budget"`
+}
+
+// Prices are USD per million tokens, by kind.
+type Prices struct {
+	Input      float64 `yaml:"input"`
+	Output     float64 `yaml:"output"`
+	CacheRead  float64 `yaml:"cache_read"`
+	CacheWrite float64 `yaml:"cache_write"`
+}
+
+// Cost is the price of the given token counts.
+func (p *Prices) Cost(in, out, cacheRead, cacheWrite int64) float64 {
+	if p == nil {
+		return 0
+	}
+	return (float64(in)*p.Input + float64(out)*p.Output + float64(cacheRead)*p.CacheRead + float64(cacheWrite)*p.CacheWrite) / 1e6
 }
 
 // Budget is a route's allowance per window: model-dispatched events and/or

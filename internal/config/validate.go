@@ -97,6 +97,9 @@ func (c *Config) validateAgent(add func(string, ...any)) {
 	if a.Provider == "openai" && strings.HasPrefix(a.Model, "claude-") {
 		add("agent.provider is openai but agent.model is %q: set agent.model (or AGENTHOOK_MODEL) to a model your OpenAI-compatible server serves, e.g. gpt-5-mini or llama3.1", a.Model)
 	}
+	if p := a.Prices; p != nil && (p.Input < 0 || p.Output < 0 || p.CacheRead < 0 || p.CacheWrite < 0) {
+		add("agent.prices has a negative price: give USD per million tokens, e.g. {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}")
+	}
 	if a.MaxSteps < 1 || a.MaxSteps > 50 {
 		add("agent.max_steps is %d: use a number from 1 to 50 (default %d)", a.MaxSteps, defaultMaxSteps)
 	}

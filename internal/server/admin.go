@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/agenthook/agenthook/internal/config"
+
 	"errors"
 	"log/slog"
 	"net/http"
@@ -30,7 +32,7 @@ func handleReadyz(ready func() bool) http.Handler {
 }
 
 // handleEventGet returns one event with its journal and model totals.
-func handleEventGet(st *store.Store) http.Handler {
+func handleEventGet(st *store.Store, prices *config.Prices) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev, err := st.Event(r.Context(), r.PathValue("id"))
 		if errors.Is(err, store.ErrNotFound) {
@@ -41,7 +43,7 @@ func handleEventGet(st *store.Store) http.Handler {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, eventDetail{Event: ev, Totals: ev.Totals()})
+		writeJSON(w, http.StatusOK, newEventDetail(ev, prices))
 	})
 }
 

@@ -134,6 +134,18 @@ func handleEventList(st *store.Store) http.Handler {
 type eventDetail struct {
 	*store.Event
 	Totals store.Totals `json:"totals"`
+	// CostUSD is the totals at agent.prices; absent when no prices are set.
+	CostUSD *float64 `json:"cost_usd,omitempty"`
+}
+
+func newEventDetail(ev *store.Event, prices *config.Prices) eventDetail {
+	d := eventDetail{Event: ev, Totals: ev.Totals()}
+	if prices != nil {
+		t := d.Totals
+		c := prices.Cost(t.TokensIn, t.TokensOut, t.CacheRead, t.CacheWrite)
+		d.CostUSD = &c
+	}
+	return d
 }
 
 // replaySkip says why an event matched by POST /api/replay was not queued.

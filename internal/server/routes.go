@@ -13,7 +13,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /healthz", handleHealthz(d.Store))
 	mux.Handle("GET /readyz", handleReadyz(d.Ready))
 	mux.Handle("GET /api/events", adminOnly(d.AdminToken, handleEventList(d.Store)))
-	mux.Handle("GET /api/events/{id}", adminOnly(d.AdminToken, handleEventGet(d.Store)))
+	mux.Handle("GET /api/events/{id}", adminOnly(d.AdminToken, handleEventGet(d.Store, d.Prices)))
 	mux.Handle("POST /api/events/{id}/replay", adminOnly(d.AdminToken, handleEventReplay(d.Log, d.Store, d.Routes)))
 	mux.Handle("POST /api/replay", adminOnly(d.AdminToken, handleReplayMany(d.Log, d.Store, d.Routes)))
 	mux.Handle("GET /api/approvals", adminOnly(d.AdminToken, handleApprovals(d.Store)))

@@ -4,6 +4,8 @@
 package server
 
 import (
+	"github.com/agenthook/agenthook/internal/config"
+
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
@@ -32,6 +34,8 @@ type Deps struct {
 	// Metrics counts intake and serves GET /metrics (guarded like /api/).
 	// Nil means no metrics: /metrics answers 404.
 	Metrics *metrics.Metrics
+	// Prices turn an event's tokens into a cost in the API (nil: no cost).
+	Prices *config.Prices
 }
 
 // New returns the agenthook HTTP handler.

@@ -390,6 +390,7 @@
         done: ["good", "Done"], dead: ["bad", "Dead: gave up"], filtered: ["", "Filtered: no model call"],
         ignored: ["", "Ignored: no route matched"], awaiting_approval: ["wait", "Waiting for an operator"],
         queued: ["", "Queued"], running: ["", "Running…"], retrying: ["bad", "Retrying"],
+        deferred: ["wait", "Deferred: over its route budget"],
       }[ev.status] || ["", ev.status];
       story.push(el("li", { class: `step kind-end ${end[0]}` }, el("div", { class: "when" }, timeEl(ev.updated_at)),
         el("div", { class: "what" }, el("div", { class: "title" }, end[1]), ev.last_error ? el("p", { class: "err" }, ev.last_error) : null)));
@@ -399,7 +400,7 @@
         ["cache read", num(t.cache_read_tokens)], ["cache write", num(t.cache_write_tokens)],
         ["model latency", ms(t.model_latency_ms)], ["tool calls", `${toolCalls} · ${ms(toolMs)}`],
       ];
-      if (t.cost !== undefined && t.cost !== null) totals.push(["cost", String(t.cost)]);
+      if (typeof ev.cost_usd === "number") totals.push(["cost", "$" + ev.cost_usd.toFixed(4)]);
 
       view.replaceChildren(...[
         el("p", {}, el("a", { href: "#/events" }, "← Events")),
