@@ -187,6 +187,13 @@ func (l *Loop) send(ctx context.Context, req Request, round int, names []string,
 		"messages":    len(req.Messages),
 		"latency_ms":  latency.Milliseconds(),
 	}
+	if round == 1 {
+		// The opening message (already redacted) completes the journal:
+		// every later message is a journaled reply or tool result.
+		if len(req.Messages) > 0 && len(req.Messages[0].Content) > 0 {
+			step["prompt"] = req.Messages[0].Content[0].Text
+		}
+	}
 	if round == 1 && l.Summary != "" {
 		step["summary"] = l.Summary
 	} else {
