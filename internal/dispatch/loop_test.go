@@ -360,9 +360,13 @@ routes:
 `, "")
 	s := pipelineWith(t, cfg, claude(fake), 8)
 	secrets := map[string]string{}
+	var journals []string
 	for _, typ := range []string{"customer.created", "charge.refunded"} {
 		id := ingestFixture(t, s, typ)
 		ev := waitStatus(t, s, id, store.StatusDone)
+		for _, st := range ev.Steps {
+			journals = append(journals, string(st.Data))
+		}
 		var payload struct {
 			Data struct {
 				Object map[string]any `json:"object"`
@@ -380,6 +384,19 @@ routes:
 				t.Errorf("%s value %q reached the model", key, v)
 			}
 		}
+	}
+	// The journal keeps the prompt it sent: redacted too.
+	sawPrompt := false
+	for _, j := range journals {
+		sawPrompt = sawPrompt || strings.Contains(j, `"prompt"`)
+		for key, v := range secrets {
+			if strings.Contains(j, v) {
+				t.Errorf("%s value %q is in the journal", key, v)
+			}
+		}
+	}
+	if !sawPrompt {
+		t.Error("the journal does not keep the opening prompt")
 	}
 }
 
