@@ -15,6 +15,7 @@ import (
 type uiReq struct {
 	method, target, form, body string
 	remote                     string
+	host                       string            // Host header (default 127.0.0.1:8000)
 	cookie                     string            // the login cookie's value
 	header                     map[string]string // extra headers
 	tls                        bool
@@ -33,6 +34,10 @@ func serveUI(t *testing.T, h http.Handler, r uiReq) *httptest.ResponseRecorder {
 	req.RemoteAddr = "127.0.0.1:40000"
 	if r.remote != "" {
 		req.RemoteAddr = r.remote
+	}
+	req.Host = "127.0.0.1:8000"
+	if r.host != "" {
+		req.Host = r.host
 	}
 	if r.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: console.CookieName, Value: r.cookie})
@@ -171,6 +176,20 @@ func TestConsoleLoopbackOnly(t *testing.T) {
 		rec := serveUI(t, h, uiReq{method: "GET", target: tc.target, remote: tc.remote})
 		if rec.Code != tc.want {
 			t.Errorf("GET %s from %s: %d, want %d", tc.target, tc.remote, rec.Code, tc.want)
+		}
+	}
+	// DNS rebinding: a page of another site whose name now points at
+	// 127.0.0.1 comes from loopback but names its own host.
+	for _, host := range []string{"evil.example", "evil.example:8000", "127.0.0.1.nip.io:8000"} {
+		for _, target := range []string{"/ui/", "/api/events"} {
+			if rec := serveUI(t, h, uiReq{method: "GET", target: target, host: host}); rec.Code != 403 {
+				t.Errorf("GET %s with Host %s from loopback: %d, want 403", target, host, rec.Code)
+			}
+		}
+	}
+	for _, host := range []string{"localhost:8000", "[::1]:8000", "127.0.0.1"} {
+		if rec := serveUI(t, h, uiReq{method: "GET", target: "/api/events", host: host}); rec.Code != 200 {
+			t.Errorf("GET /api/events with Host %s: %d, want 200", host, rec.Code)
 		}
 	}
 	rec := serveUI(t, h, uiReq{method: "GET", target: "/ui/"})

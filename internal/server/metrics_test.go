@@ -211,6 +211,7 @@ func TestMetricsAuth(t *testing.T) {
 	get := func(h http.Handler, remote, auth string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		req.RemoteAddr = remote
+		req.Host = "127.0.0.1:8000" // a loopback name: the API refuses other Host headers without a token
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}

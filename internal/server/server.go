@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 
@@ -96,8 +95,8 @@ func adminOnly(token string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !isLoopback(r.RemoteAddr) {
-			writeError(w, http.StatusForbidden, "the admin API answers only loopback clients while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access")
+		if !console.LocalRequest(r) {
+			writeError(w, http.StatusForbidden, "the admin API answers only loopback clients (at localhost or 127.0.0.1) while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access")
 			return
 		}
 		if msg := console.CheckCSRF(r, false); msg != "" {
@@ -106,13 +105,4 @@ func adminOnly(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func isLoopback(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -79,8 +80,8 @@ func Handler(o Options) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
-		if o.Token == "" && !isLoopback(r.RemoteAddr) {
-			http.Error(w, "the console answers only loopback clients while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access", http.StatusForbidden)
+		if o.Token == "" && !LocalRequest(r) {
+			http.Error(w, "the console answers only loopback clients (at localhost or 127.0.0.1) while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access", http.StatusForbidden)
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -218,10 +219,27 @@ func crossSite(r *http.Request) string {
 
 var crossOrigin = http.NewCrossOriginProtection()
 
-func isLoopback(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
+// LocalRequest reports whether r comes from this machine and names it: the
+// client is on loopback and the Host header is a loopback name or address.
+// The Host check stops DNS rebinding, where a web page the operator opens
+// resolves its own name to 127.0.0.1 and reads the admin API from the
+// operator's browser.
+func LocalRequest(r *http.Request) bool {
+	if !loopbackHost(r.RemoteAddr) {
+		return false
+	}
+	return r.Host == "" || loopbackHost(r.Host)
+}
+
+// loopbackHost reports whether a host or host:port is a loopback address or
+// localhost.
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
-		host = remoteAddr
+		host = strings.Trim(hostport, "[]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
