@@ -58,16 +58,9 @@ type querier interface {
 
 type tx interface {
 	querier
-	// prepare readies a statement run many times in the transaction.
-	prepare(ctx context.Context, query string) (stmt, error)
 	commit(ctx context.Context) error
 	// rollback is a no-op after commit, so it can be deferred.
 	rollback(ctx context.Context)
-}
-
-type stmt interface {
-	exec(ctx context.Context, args ...any) (rowsAffected int64, err error)
-	close()
 }
 
 type row interface {

@@ -172,18 +172,6 @@ func (t *pgxTx) query(ctx context.Context, q string, args ...any) (rows, error) 
 	return pgxQuerier{t.tx}.query(ctx, q, args...)
 }
 
-// prepare needs no round trip: pgx prepares and caches each distinct
-// statement on its connection by itself.
-func (t *pgxTx) prepare(_ context.Context, q string) (stmt, error) { return pgxStmt{t.tx, q}, nil }
-func (t *pgxTx) commit(ctx context.Context) error                  { return t.tx.Commit(ctx) }
+func (t *pgxTx) commit(ctx context.Context) error { return t.tx.Commit(ctx) }
 
-type pgxStmt struct {
-	tx pgx.Tx
-	q  string
-}
-
-func (s pgxStmt) exec(ctx context.Context, args ...any) (int64, error) {
-	return pgxQuerier{s.tx}.exec(ctx, s.q, args...)
-}
-func (s pgxStmt) close()                      {}
 func (t *pgxTx) rollback(ctx context.Context) { t.tx.Rollback(context.WithoutCancel(ctx)) }

@@ -212,25 +212,8 @@ func (t *sqlTx) queryRow(ctx context.Context, q string, args ...any) row {
 func (t *sqlTx) query(ctx context.Context, q string, args ...any) (rows, error) {
 	return sqlQuerier{t.tx}.query(ctx, q, args...)
 }
-func (t *sqlTx) prepare(ctx context.Context, q string) (stmt, error) {
-	st, err := t.tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return sqlStmt{st}, nil
-}
 func (t *sqlTx) commit(context.Context) error { return t.tx.Commit() }
 
-type sqlStmt struct{ st *sql.Stmt }
-
-func (s sqlStmt) exec(ctx context.Context, args ...any) (int64, error) {
-	res, err := s.st.ExecContext(ctx, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-func (s sqlStmt) close()                  { s.st.Close() }
 func (t *sqlTx) rollback(context.Context) { t.tx.Rollback() }
 
 func itoa(n int) string { return strconv.Itoa(n) }
