@@ -99,7 +99,7 @@ type filterFlags struct {
 }
 
 func (f *filterFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.status, "status", "", "only events in these statuses, comma-separated (ignored, queued, running, retrying, done, dead, filtered)")
+	fs.StringVar(&f.status, "status", "", "only events in these statuses, comma-separated (ignored, queued, running, retrying, done, dead, filtered, awaiting_approval, deferred)")
 	fs.StringVar(&f.typ, "type", "", "only events of this exact type, e.g. charge.dispute.created")
 	fs.StringVar(&f.route, "route", "", "only events of this route")
 	fs.StringVar(&f.since, "since", "", "only events received since: RFC3339, or a duration back from now (24h, 7d)")

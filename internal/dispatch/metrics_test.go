@@ -175,6 +175,7 @@ agenthook_dispatch_total{outcome="retrying"} 2
 # TYPE agenthook_events gauge
 agenthook_events{status="awaiting_approval"} 0
 agenthook_events{status="dead"} 2
+agenthook_events{status="deferred"} 0
 agenthook_events{status="done"} 2
 agenthook_events{status="filtered"} 1
 agenthook_events{status="ignored"} 0

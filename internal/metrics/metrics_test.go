@@ -172,6 +172,7 @@ agenthook_awaiting_approvals 0
 # TYPE agenthook_events gauge
 agenthook_events{status="awaiting_approval"} 0
 agenthook_events{status="dead"} 0
+agenthook_events{status="deferred"} 0
 agenthook_events{status="done"} 0
 agenthook_events{status="filtered"} 0
 agenthook_events{status="ignored"} 1

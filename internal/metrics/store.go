@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"github.com/agenthook/agenthook/internal/store"
+
 	"context"
 	"time"
 
@@ -13,12 +15,18 @@ import (
 // too.
 var (
 	jobStates     = []string{"available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled"}
-	eventStatuses = []string{"ignored", "queued", "running", "retrying", "done", "dead", "filtered", StatusAwaitingApproval}
+	eventStatuses = func() []string {
+		out := make([]string, len(store.Statuses))
+		for i, st := range store.Statuses {
+			out[i] = string(st)
+		}
+		return out
+	}()
 )
 
 // StatusAwaitingApproval is the event status counted by
 // agenthook_awaiting_approvals.
-const StatusAwaitingApproval = "awaiting_approval"
+const StatusAwaitingApproval = string(store.StatusAwaitingApproval)
 
 // storeCollector queries the store at scrape time, with a short timeout.
 // When the query fails it exports agenthook_store_up 0 and no counts

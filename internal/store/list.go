@@ -104,8 +104,6 @@ func (e *Event) Totals() Totals {
 	return t
 }
 
-var knownStatuses = []Status{StatusIgnored, StatusQueued, StatusRunning, StatusRetrying, StatusDone, StatusDead, StatusFiltered}
-
 // where returns the filter's conditions (without the cursor) and their
 // arguments. The SQL is plain enough for SQLite and PostgreSQL alike.
 func (f Filter) where() (string, []any, error) {
@@ -114,8 +112,8 @@ func (f Filter) where() (string, []any, error) {
 	if len(f.Statuses) > 0 {
 		marks := make([]string, len(f.Statuses))
 		for i, st := range f.Statuses {
-			if !slices.Contains(knownStatuses, st) {
-				return "", nil, fmt.Errorf("%w: unknown status %q: use one of %v", ErrBadFilter, st, knownStatuses)
+			if !slices.Contains(Statuses, st) {
+				return "", nil, fmt.Errorf("%w: unknown status %q: use one of %v", ErrBadFilter, st, Statuses)
 			}
 			marks[i] = "?"
 			args = append(args, string(st))

@@ -87,6 +87,8 @@ func TestListFilters(t *testing.T) {
 	sameSet("type", list(t, s, store.Filter{Type: "invoice.payment_failed"}).Events, "evtXa1", "evt_a1")
 	sameSet("route", list(t, s, store.Filter{Route: "disputes"}).Events, "evt_Dispute1", "evt_Dispute2", "evt_Dispute3", "evt_Dispute4")
 	sameSet("route and status", list(t, s, store.Filter{Route: "disputes", Statuses: []store.Status{store.StatusIgnored}}).Events)
+	// Every status is a valid filter, the later ones included.
+	sameSet("awaiting approval or deferred", list(t, s, store.Filter{Statuses: []store.Status{store.StatusAwaitingApproval, store.StatusDeferred}}).Events)
 	sameSet("q ignores case", list(t, s, store.Filter{IDContains: "dispute"}).Events, "evt_Dispute1", "evt_Dispute2", "evt_Dispute3", "evt_Dispute4")
 	// _ and % are literal, not LIKE wildcards: "t_a" must not match evtXa1.
 	sameSet("q literal underscore", list(t, s, store.Filter{IDContains: "t_a"}).Events, "evt_a1")

@@ -50,6 +50,10 @@ const (
 	StatusDeferred Status = "deferred"
 )
 
+// Statuses lists every status an event can have.
+var Statuses = []Status{StatusIgnored, StatusQueued, StatusRunning, StatusRetrying, StatusDone, StatusDead,
+	StatusFiltered, StatusAwaitingApproval, StatusDeferred}
+
 // Outcome is what Ingest did with an event.
 type Outcome string
 

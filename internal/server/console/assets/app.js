@@ -5,7 +5,7 @@
 
 (() => {
   const POLL_MS = 2000;
-  const STATUSES = ["queued", "running", "retrying", "awaiting_approval", "done", "dead", "filtered", "ignored"];
+  const STATUSES = ["queued", "running", "retrying", "awaiting_approval", "deferred", "done", "dead", "filtered", "ignored"];
   const IN_FLIGHT = ["queued", "running", "retrying", "awaiting_approval"];
   const REPLAYABLE = ["done", "dead", "filtered", "ignored"];
   const BY = "web console"; // journaled with an approval or a denial
