@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/agenthook/agenthook/internal/route"
 	"io"
 	"net/http"
 	"net/url"
@@ -84,7 +85,7 @@ func listApprovals(ctx context.Context, c *adminClient, asJSON bool, stdout io.W
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "EVENT\tTYPE\tTOOL\tTOOL_USE\tINPUT")
 	for _, a := range out.Approvals {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.EventID, a.EventType, a.Tool, a.ToolUseID, abbreviateDemo(string(a.Input), 80))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.EventID, a.EventType, a.Tool, a.ToolUseID, route.Abbreviate(string(a.Input), 80))
 	}
 	return tw.Flush()
 }

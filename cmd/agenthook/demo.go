@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/agenthook/agenthook/internal/route"
+	"github.com/agenthook/agenthook/internal/tool"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
@@ -189,10 +188,12 @@ func startDemoTools(secret string) (*demoTools, error) {
 		return nil, fmt.Errorf("demo: start the tool service: %w", err)
 	}
 	t := &demoTools{URL: "http://" + ln.Addr().String()}
+	// Agenthook-Signature is Stripe's scheme, so Stripe's verifier checks it.
+	verifier := &stripeevent.Verifier{Secrets: []string{secret}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /tools/{name}", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil || !verifyToolSignature(body, r.Header.Get("Agenthook-Signature"), secret) {
+		if err != nil || verifier.Verify(body, r.Header.Get(tool.SignatureHeader)) != nil {
 			http.Error(w, `{"error":"bad signature"}`, http.StatusUnauthorized)
 			return
 		}
@@ -221,33 +222,6 @@ func demoAction(tool string, input map[string]any) string {
 		}
 	}
 	return tool + ": recorded"
-}
-
-// verifyToolSignature is what a user's tool service does with the
-// Agenthook-Signature header (the README shows the same code).
-func verifyToolSignature(body []byte, header, secret string) bool {
-	var ts string
-	var sigs [][]byte
-	for part := range strings.SplitSeq(header, ",") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			if b, err := hex.DecodeString(v); err == nil {
-				sigs = append(sigs, b)
-			}
-		}
-	}
-	t, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || time.Since(time.Unix(t, 0)).Abs() > 5*time.Minute {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	return slices.ContainsFunc(sigs, func(s []byte) bool { return hmac.Equal(s, want) })
 }
 
 func freeLoopbackAddr() (string, error) {
@@ -337,8 +311,8 @@ func printDemo(w io.Writer, events []demoEvent) {
 				out += d.OutputTokens
 			case "tool_call":
 				if call == "-" {
-					call = d.Tool + " " + abbreviateDemo(string(d.Input), 60)
-					result = abbreviateDemo(d.Result, 40)
+					call = d.Tool + " " + route.Abbreviate(string(d.Input), 60)
+					result = route.Abbreviate(d.Result, 40)
 					if d.IsError {
 						result = "error: " + result
 					}
@@ -352,14 +326,6 @@ func printDemo(w io.Writer, events []demoEvent) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\n", ev.Type, route, call, result, ev.Status, in, out)
 	}
 	tw.Flush()
-}
-
-func abbreviateDemo(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 func randomHex(n int) string {

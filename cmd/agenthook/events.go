@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/agenthook/agenthook/internal/route"
 	"io"
 	"net/url"
 	"strconv"
@@ -80,7 +81,7 @@ func eventsList(ctx context.Context, args []string, getenv func(string) string, 
 	fmt.Fprintln(tw, "RECEIVED (UTC)\tID\tTYPE\tSTATUS\tROUTE\tATTEMPTS\tTOKENS IN/OUT\tLAST ERROR")
 	for _, e := range page.Events {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d/%d\t%s\n", e.ReceivedAt.UTC().Format(time.DateTime), e.ID, e.Type, e.Status,
-			orDash(e.Route), e.Attempts, e.TokensIn, e.TokensOut, orDash(abbreviateDemo(e.LastError, 60)))
+			orDash(e.Route), e.Attempts, e.TokensIn, e.TokensOut, orDash(route.Abbreviate(e.LastError, 60)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -215,7 +216,7 @@ func describeStep(kind string, data json.RawMessage) (string, string) {
 		PreviousStatus string `json:"previous_status"`
 	}
 	if json.Unmarshal(data, &d) != nil {
-		return kind, abbreviateDemo(string(data), 120)
+		return kind, route.Abbreviate(string(data), 120)
 	}
 	switch kind {
 	case "model_request":
@@ -230,9 +231,9 @@ func describeStep(kind string, data json.RawMessage) (string, string) {
 		for _, b := range d.Content {
 			switch b.Type {
 			case "tool_use":
-				parts = append(parts, b.Name+" "+abbreviateDemo(string(b.Input), 80))
+				parts = append(parts, b.Name+" "+route.Abbreviate(string(b.Input), 80))
 			case "text":
-				if t := abbreviateDemo(b.Text, 80); t != "" {
+				if t := route.Abbreviate(b.Text, 80); t != "" {
 					parts = append(parts, fmt.Sprintf("says %q", t))
 				}
 			}
@@ -249,7 +250,7 @@ func describeStep(kind string, data json.RawMessage) (string, string) {
 		if d.IsError {
 			how += ", error"
 		}
-		return "tool", fmt.Sprintf("%s %s → %s (%s)", d.Tool, abbreviateDemo(string(d.Input), 60), abbreviateDemo(d.Result, 80), how)
+		return "tool", fmt.Sprintf("%s %s → %s (%s)", d.Tool, route.Abbreviate(string(d.Input), 60), route.Abbreviate(d.Result, 80), how)
 	case "outcome":
 		return "outcome", fmt.Sprintf("%s after %s: %d in, %d out", d.Stop, plural(d.Rounds, "round"), d.Usage.InputTokens, d.Usage.OutputTokens)
 	case "error":
@@ -262,7 +263,7 @@ func describeStep(kind string, data json.RawMessage) (string, string) {
 		} else if d.Retryable != nil {
 			s += " (permanent)"
 		}
-		return "error", abbreviateDemo(s, 160)
+		return "error", route.Abbreviate(s, 160)
 	case "filtered":
 		s := fmt.Sprintf("route %s: when %s is false", d.Route, d.When)
 		if d.Error != "" {
@@ -272,7 +273,7 @@ func describeStep(kind string, data json.RawMessage) (string, string) {
 	case "replay":
 		return "replay", fmt.Sprintf("was %s; route %s", d.PreviousStatus, orDash(d.Route))
 	}
-	return kind, abbreviateDemo(string(data), 120)
+	return kind, route.Abbreviate(string(data), 120)
 }
 
 type contentBlock struct {

@@ -191,7 +191,7 @@ func (t *Table) Print(w io.Writer) error {
 		for i, tool := range r.Tools {
 			names[i] = tool.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.Join(r.Events, ","), abbreviate(r.When, 40), strings.Join(names, ","), abbreviate(r.Instructions, 60))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.Join(r.Events, ","), orDash(Abbreviate(r.When, 40)), strings.Join(names, ","), orDash(Abbreviate(r.Instructions, 60)))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("print routes: %w", err)
@@ -199,13 +199,17 @@ func (t *Table) Print(w io.Writer) error {
 	return nil
 }
 
-// abbreviate collapses whitespace (tabs would break the table) and cuts s
-// to at most n runes.
-func abbreviate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
+	return s
+}
+
+// Abbreviate collapses whitespace (tabs and newlines would break a table
+// row) and cuts s to at most n runes, ending in "…" when cut.
+func Abbreviate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

@@ -55,7 +55,7 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 			if r.IsError {
 				state = "error"
 			}
-			parts = append(parts, fmt.Sprintf("%s: %s", state, abbreviate(r.Content, 120)))
+			parts = append(parts, fmt.Sprintf("%s: %s", state, route.Abbreviate(r.Content, 120)))
 		}
 		reply.StopReason = agent.EndTurn
 		reply.Content = []agent.Block{{Type: agent.TextBlock, Text: "offline: tool results received (" + strings.Join(parts, "; ") + ")"}}
@@ -194,12 +194,4 @@ func lastResults(msgs []agent.Message) []agent.Block {
 		}
 	}
 	return out
-}
-
-func abbreviate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
