@@ -75,14 +75,13 @@ func (s *Fake) Requests() []Request {
 // Started is signalled once per request as it arrives.
 func (s *Fake) Started() <-chan struct{} { return s.started }
 
-// ServeHTTP answers one request.
-func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" {
-		http.Error(w, `{"type":"error","error":{"type":"not_found_error","message":"no such route"}}`, http.StatusNotFound)
-		return
-	}
+// answer does what every fake API does with a request: records it, takes
+// the next scripted reply, signals Started, waits out the reply's Block and
+// Delay (ok is false if the client gave up meanwhile), and sets the reply's
+// headers and a request id under idHeader. The caller writes the status and
+// the body in its API's shape.
+func (s *Fake) answer(w http.ResponseWriter, r *http.Request, idHeader string) (rep Reply, body map[string]any, status int, ok bool) {
 	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
 	json.Unmarshal(raw, &body)
 	s.mu.Lock()
 	s.count++
@@ -90,7 +89,7 @@ func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.KeepRequests {
 		s.requests = append(s.requests, Request{At: time.Now(), Header: r.Header.Clone(), Body: body, Raw: raw})
 	}
-	rep := s.Then
+	rep = s.Then
 	if len(s.script) > 0 {
 		rep, s.script = s.script[0], s.script[1:]
 	}
@@ -104,24 +103,37 @@ func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-rep.Block:
 		case <-r.Context().Done():
-			return
+			return rep, body, 0, false
 		}
 	}
 	if rep.Delay > 0 {
 		select {
 		case <-time.After(rep.Delay):
 		case <-r.Context().Done():
-			return
+			return rep, body, 0, false
 		}
 	}
 	for k, v := range rep.Headers {
 		w.Header().Set(k, v)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("request-id", fmt.Sprintf("req_fake_%d", n))
-	status := rep.Status
+	w.Header().Set(idHeader, fmt.Sprintf("req_fake_%d", n))
+	status = rep.Status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	return rep, body, status, true
+}
+
+// ServeHTTP answers one request.
+func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" {
+		http.Error(w, `{"type":"error","error":{"type":"not_found_error","message":"no such route"}}`, http.StatusNotFound)
+		return
+	}
+	rep, body, status, ok := s.answer(w, r, "request-id")
+	if !ok {
+		return
 	}
 	w.WriteHeader(status)
 	if rep.Body != "" {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"time"
 )
 
 // OpenAIFake is a fake Chat Completions API handler. It shares Fake's
@@ -47,47 +46,9 @@ func (s *OpenAIFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, openAIError(http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path))
 		return
 	}
-	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	json.Unmarshal(raw, &body)
-	s.mu.Lock()
-	s.count++
-	n := s.count
-	if s.KeepRequests {
-		s.requests = append(s.requests, Request{At: time.Now(), Header: r.Header.Clone(), Body: body, Raw: raw})
-	}
-	rep := s.Then
-	if len(s.script) > 0 {
-		rep, s.script = s.script[0], s.script[1:]
-	}
-	s.mu.Unlock()
-	select {
-	case s.started <- struct{}{}:
-	default:
-	}
-
-	if rep.Block != nil {
-		select {
-		case <-rep.Block:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if rep.Delay > 0 {
-		select {
-		case <-time.After(rep.Delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	for k, v := range rep.Headers {
-		w.Header().Set(k, v)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-request-id", fmt.Sprintf("req_fake_%d", n))
-	status := rep.Status
-	if status == 0 {
-		status = http.StatusOK
+	rep, body, status, ok := s.answer(w, r, "x-request-id")
+	if !ok {
+		return
 	}
 	w.WriteHeader(status)
 	switch {
