@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -38,6 +37,7 @@ func (s *Store) RouteUsage(ctx context.Context, route string, since time.Time) (
 	}
 	defer rows.Close()
 	var u Usage
+	var t Totals
 	events := map[string]bool{}
 	for rows.Next() {
 		var id, data string
@@ -45,20 +45,14 @@ func (s *Store) RouteUsage(ctx context.Context, route string, since time.Time) (
 		if err := rows.Scan(&id, &at, &data); err != nil {
 			return Usage{}, fmt.Errorf("store: usage of %s: %w", route, err)
 		}
-		var t struct {
-			In         int64 `json:"input_tokens"`
-			Out        int64 `json:"output_tokens"`
-			CacheRead  int64 `json:"cache_read_input_tokens"`
-			CacheWrite int64 `json:"cache_creation_input_tokens"`
-		}
-		json.Unmarshal([]byte(data), &t)
-		u.Tokens += t.In + t.Out + t.CacheRead + t.CacheWrite
+		t.add([]byte(data))
 		events[id] = true
 		if ts := time.UnixMicro(at); u.Oldest.IsZero() || ts.Before(u.Oldest) {
 			u.Oldest = ts
 		}
 	}
 	u.Events = len(events)
+	u.Tokens = t.TokensIn + t.TokensOut + t.CacheRead + t.CacheWrite
 	return u, rows.Err()
 }
 
