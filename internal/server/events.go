@@ -104,6 +104,26 @@ func queryFilter(r *http.Request) (eventFilter, error) {
 }
 
 // handleEventList lists events, newest first, a page at a time.
+// listPage runs the filter p (returned as the store saw it) and writes the error answer itself when it
+// cannot: 400 for a bad filter, 500 for a store failure.
+func listPage(w http.ResponseWriter, r *http.Request, st *store.Store, p eventFilter) (store.Filter, store.Page, bool) {
+	f, err := p.filter(time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return f, store.Page{}, false
+	}
+	page, err := st.List(r.Context(), f)
+	if errors.Is(err, store.ErrBadFilter) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return f, store.Page{}, false
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return f, store.Page{}, false
+	}
+	return f, page, true
+}
+
 func handleEventList(st *store.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := queryFilter(r)
@@ -111,18 +131,8 @@ func handleEventList(st *store.Store) http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		f, err := p.filter(time.Now())
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		page, err := st.List(r.Context(), f)
-		if errors.Is(err, store.ErrBadFilter) {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, err.Error())
+		_, page, ok := listPage(w, r, st, p)
+		if !ok {
 			return
 		}
 		writeJSON(w, http.StatusOK, page)
@@ -179,21 +189,12 @@ func handleReplayMany(log *slog.Logger, st *store.Store, routes *route.Table) ht
 			writeError(w, http.StatusBadRequest, "no filter: replaying every event is refused; give status, type, route, since, until or q (e.g. {\"status\":\"dead\"})")
 			return
 		}
-		f, err := p.filter(time.Now())
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		page, err := st.List(r.Context(), f)
-		if errors.Is(err, store.ErrBadFilter) {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, err.Error())
+		f, page, ok := listPage(w, r, st, p)
+		if !ok {
 			return
 		}
 		ans := replayAnswer{Replayed: []string{}, Skipped: []replaySkip{}, NextCursor: page.NextCursor}
+		var err error
 		if ans.Matched, err = st.Count(r.Context(), f); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
