@@ -3,57 +3,22 @@ package dispatch_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/agenthook/agenthook/internal/agent/anthropic"
 	"github.com/agenthook/agenthook/internal/config"
-	"github.com/agenthook/agenthook/internal/dispatch"
 	"github.com/agenthook/agenthook/internal/modeltest"
-	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
-// pipeline opens a real store whose workers dispatch through the real
-// Anthropic SDK to the fake.
+// pipeline opens a real store whose workers dispatch the zero-config
+// routes through the real Anthropic SDK to the fake.
 func pipeline(t *testing.T, fake *modeltest.Server, maxAttempts int) *store.Store {
 	t.Helper()
-	cfg := config.Default(func(string) string { return "" })
-	routes, err := route.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &dispatch.Dispatcher{
-		Routes:    routes,
-		Provider:  anthropic.New(anthropic.Options{APIKey: "sk-ant-test", BaseURL: fake.URL, Timeout: 5 * time.Second}),
-		Model:     "claude-test",
-		System:    cfg.Agent.System,
-		MaxTokens: 1024,
-	}
-	s, err := store.Open(context.Background(), store.Options{
-		Location:     filepath.Join(t.TempDir(), "agenthook.db"),
-		MaxAttempts:  maxAttempts,
-		RetryBase:    5 * time.Millisecond,
-		RetryMax:     50 * time.Millisecond,
-		PollInterval: 20 * time.Millisecond,
-		Handler:      d,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return pipelineWith(t, config.Default(func(string) string { return "" }), claude(fake), maxAttempts)
 }
 
 func ingestFixture(t *testing.T, s *store.Store, typ string) string {

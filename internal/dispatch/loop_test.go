@@ -208,9 +208,8 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func TestParallelToolCallsGoBackInOneMessage(t *testing.T) {
-	tools := newToolServer(t, func(name string) (int, string) { return 200, `{"tool":"` + name + `"}` })
-	cfg := loadConfig(t, `
+// twoToolConfig routes refunds to two tools that both run, for parallel calls.
+const twoToolConfig = `
 routes:
   - events: [charge.refunded]
     tools: [log_refund, notify]
@@ -221,7 +220,11 @@ tools:
     description: Tell the team.
     input_schema: {type: object, properties: {text: {type: string}}}
     run: {http: {url: "${TOOLS}/notify"}}
-`, tools.URL)
+`
+
+func TestParallelToolCallsGoBackInOneMessage(t *testing.T) {
+	tools := newToolServer(t, func(name string) (int, string) { return 200, `{"tool":"` + name + `"}` })
+	cfg := loadConfig(t, twoToolConfig, tools.URL)
 	fake := modeltest.NewAnthropic(modeltest.Reply{Body: `{"id":"msg_1","type":"message","role":"assistant","model":"claude-test",
 		"content":[{"type":"text","text":"Both."},
 		  {"type":"tool_use","id":"toolu_a","name":"log_refund","input":{"stripe_id":"ch_1"}},
@@ -424,18 +427,7 @@ func collectPII(v any, into map[string]string) {
 // back as role=tool messages, then the model stops.
 func TestLoopThroughOpenAI(t *testing.T) {
 	tools := newToolServer(t, func(name string) (int, string) { return 200, `{"ok":"` + name + `"}` })
-	cfg := loadConfig(t, `
-routes:
-  - events: [charge.refunded]
-    tools: [log_refund, notify]
-tools:
-  log_refund:
-    run: {http: {url: "${TOOLS}/log"}}
-  notify:
-    description: Tell the team.
-    input_schema: {type: object, properties: {text: {type: string}}}
-    run: {http: {url: "${TOOLS}/notify"}}
-`, tools.URL)
+	cfg := loadConfig(t, twoToolConfig, tools.URL)
 	fake := modeltest.NewOpenAI(modeltest.Reply{Body: modeltest.OpenAIBody("gpt-test", "tool_calls", "",
 		modeltest.OpenAICall{ID: "call_a", Name: "log_refund", Arguments: `{"stripe_id":"ch_1"}`},
 		modeltest.OpenAICall{ID: "call_b", Name: "notify", Arguments: `{"text":"refunded"}`})})
