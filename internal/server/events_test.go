@@ -6,39 +6,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/agenthook/agenthook/internal/config"
-	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/server"
 	"github.com/agenthook/agenthook/internal/store"
-	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
 // adminHandler is a server on a real SQLite store with the seed routes and
 // the given admin token ("" for loopback-only).
 func adminHandler(t *testing.T, token string) (http.Handler, *store.Store) {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Location: filepath.Join(t.TempDir(), "agenthook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close(context.Background()) })
-	routes, err := route.New(config.Default(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return server.New(server.Deps{
-		Store:        st,
-		Verifier:     &stripeevent.Verifier{Secrets: []string{secret}},
-		Routes:       routes,
-		MaxBodyBytes: 2 << 20,
-		AdminToken:   token,
-	}), st
+	d := testDeps(t)
+	d.AdminToken = token
+	return server.New(d), d.Store
 }
 
 // ingest stores events as intake would: route "" means unrouted (ignored).

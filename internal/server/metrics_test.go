@@ -2,10 +2,8 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,11 +13,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/metrics"
-	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/server"
-	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
@@ -29,27 +24,12 @@ const adminToken = "test-admin-token"
 // unless token is empty, an admin token.
 func newMetricsHandler(t *testing.T, token string, withMetrics bool) http.Handler {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Location: filepath.Join(t.TempDir(), "agenthook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close(context.Background()) })
-	routes, err := route.New(config.Default(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m *metrics.Metrics
+	d := testDeps(t)
+	d.MaxBodyBytes, d.AdminToken = 16<<10, token
 	if withMetrics {
-		m = metrics.New(st)
+		d.Metrics = metrics.New(d.Store)
 	}
-	return server.New(server.Deps{
-		Store:        st,
-		Verifier:     &stripeevent.Verifier{Secrets: []string{secret}},
-		Routes:       routes,
-		MaxBodyBytes: 16 << 10,
-		AdminToken:   token,
-		Metrics:      m,
-	})
+	return server.New(d)
 }
 
 func post(t *testing.T, h http.Handler, body []byte, sig string) int {

@@ -20,7 +20,10 @@ import (
 
 const secret = "whsec_bench_secret"
 
-func newHandler(tb testing.TB) (http.Handler, *store.Store) {
+// testDeps opens a real SQLite store in a temporary folder and returns the
+// server's dependencies around it: the seed routes, a verifier for secret
+// and the default body limit. Tests change what they need before New.
+func testDeps(tb testing.TB) server.Deps {
 	tb.Helper()
 	st, err := store.Open(context.Background(), store.Options{Location: filepath.Join(tb.TempDir(), "agenthook.db")})
 	if err != nil {
@@ -31,13 +34,19 @@ func newHandler(tb testing.TB) (http.Handler, *store.Store) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := server.New(server.Deps{
+	return server.Deps{
 		Store:        st,
-		Verifier:     &stripeevent.Verifier{Secrets: []string{"whsec_rotated_out", secret}},
+		Verifier:     &stripeevent.Verifier{Secrets: []string{secret}},
 		Routes:       routes,
 		MaxBodyBytes: 2 << 20,
-	})
-	return h, st
+	}
+}
+
+func newHandler(tb testing.TB) (http.Handler, *store.Store) {
+	tb.Helper()
+	d := testDeps(tb)
+	d.Verifier.Secrets = []string{"whsec_rotated_out", secret}
+	return server.New(d), d.Store
 }
 
 // The admin API without a token answers loopback clients only.
