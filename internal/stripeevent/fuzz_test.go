@@ -95,3 +95,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFast holds the fast envelope reader to encoding/json's answer:
+// whenever parseFast is sure, encoding/json must accept the payload and
+// read the same envelope from it.
+func FuzzParseFast(f *testing.F) {
+	for _, typ := range FixtureTypes() {
+		b, err := Fixture(typ)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range parseCases {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		checkParseAgrees(t, payload)
+	})
+}
