@@ -30,6 +30,8 @@ type driver interface {
 	// its lock file). Then any job found running at start was cut off by a
 	// crash; with several replicas it may be another replica's.
 	exclusive() bool
+	// commitContext is the context a group commit runs in.
+	commitContext() (context.Context, context.CancelFunc)
 
 	migrate(ctx context.Context, own []string) error
 	newClient(cfg *river.Config) error

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/riverqueue/river"
 )
@@ -98,7 +97,7 @@ func (s *Store) commitLoop() {
 // commit writes a batch in one transaction. If the batch fails, each request
 // is retried alone so one bad event cannot fail its neighbours.
 func (s *Store) commit(batch []*ingestRequest) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := s.drv.commitContext()
 	defer cancel()
 	outcomes, err := s.commitTx(ctx, batch)
 	if err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -62,7 +63,13 @@ func (d *postgresDriver) close() {
 func (d *postgresDriver) rebind(q string) string          { return rebindDollar(q) }
 func (d *postgresDriver) jsonText(col, key string) string { return "(" + col + "->>'" + key + "')" }
 func (d *postgresDriver) exclusive() bool                 { return false }
-func (d *postgresDriver) reader() querier                 { return pgxQuerier{d.pool} }
+
+// commitContext bounds a group commit: a server that stops answering must
+// fail the batch (Stripe retries it), not hold every webhook forever.
+func (d *postgresDriver) commitContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+func (d *postgresDriver) reader() querier { return pgxQuerier{d.pool} }
 
 func (d *postgresDriver) exec(ctx context.Context, q string, args ...any) (int64, error) {
 	return pgxQuerier{d.pool}.exec(ctx, q, args...)

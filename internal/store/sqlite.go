@@ -125,6 +125,15 @@ func (d *sqliteDriver) jsonText(col, key string) string {
 	return "json_extract(" + col + ", '$." + key + "')"
 }
 func (d *sqliteDriver) exclusive() bool { return true }
+
+// commitContext has no deadline. A context that can end makes database/sql
+// and the SQLite driver start a watcher goroutine for every statement, and
+// the group commit runs a few statements per batch on the one writer every
+// acknowledgement waits for. A deadline would buy nothing here: lock waits
+// are bounded by busy_timeout, and a hung fsync cannot be interrupted.
+func (d *sqliteDriver) commitContext() (context.Context, context.CancelFunc) {
+	return context.Background(), func() {}
+}
 func (d *sqliteDriver) reader() querier { return sqlQuerier{d.read} }
 
 func (d *sqliteDriver) exec(ctx context.Context, q string, args ...any) (int64, error) {
