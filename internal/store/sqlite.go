@@ -5,13 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -35,10 +33,6 @@ func sqliteDSN(path string, readOnly bool) string {
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "synchronous(FULL)")
 	v.Add("_pragma", "foreign_keys(ON)")
-	// The checkpointer below copies the WAL into the database file from its
-	// own connection; the writer checkpoints only if that falls behind.
-	v.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walBackstopPages)+")")
-	v.Add("_pragma", "journal_size_limit("+strconv.Itoa(walSizeLimit)+")")
 	if readOnly {
 		v.Add("mode", "ro")
 	} else {
@@ -54,12 +48,11 @@ type sqliteDriver struct {
 	read   *sql.DB // read-only
 	unlock func() error
 	client *river.Client[*sql.Tx]
-	ckpt   *checkpointer
 }
 
 // openSQLite opens the SQLite file at path, creating its folder, and takes
 // the folder lock that makes this process the store's one owner.
-func openSQLite(ctx context.Context, path string, log *slog.Logger) (*sqliteDriver, error) {
+func openSQLite(ctx context.Context, path string) (*sqliteDriver, error) {
 	if path == "" {
 		return nil, errors.New("store: no location: pass --store PATH")
 	}
@@ -99,16 +92,10 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*sqliteDriv
 	}
 	read.SetMaxOpenConns(4)
 	d.read = read
-	if d.ckpt, err = startCheckpointer(ctx, path, log); err != nil {
-		return fail(err)
-	}
 	return d, nil
 }
 
 func (d *sqliteDriver) close() {
-	if d.ckpt != nil {
-		d.ckpt.stop()
-	}
 	if d.read != nil {
 		d.read.Close()
 	}
@@ -239,74 +226,3 @@ func (t *sqlTx) commit(context.Context) error { return t.tx.Commit() }
 func (t *sqlTx) rollback(context.Context) { t.tx.Rollback() }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// The WAL's checkpoints. By default SQLite checkpoints inside the commit
-// that crosses 1,000 WAL pages: that commit then also copies those pages
-// into the database file and fsyncs it, on the one writer connection that
-// every webhook's acknowledgement waits for. Under load that was a tenth of
-// the committer's CPU and its slowest commits. A checkpointer on its own
-// connection does that work beside the writer instead (a PASSIVE
-// checkpoint never blocks it), and the writer's own autocheckpoint stays as
-// a backstop, at walBackstopPages, should the checkpointer fall behind.
-const (
-	checkpointEvery  = 250 * time.Millisecond
-	walBackstopPages = 16384    // 64 MiB of 4 KiB pages
-	walSizeLimit     = 64 << 20 // bytes the WAL file is truncated to after a checkpoint
-)
-
-type checkpointer struct {
-	db   *sql.DB
-	quit chan struct{}
-	done chan struct{}
-}
-
-func startCheckpointer(ctx context.Context, path string, log *slog.Logger) (*checkpointer, error) {
-	v := url.Values{}
-	v.Add("_pragma", "busy_timeout(10000)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s for checkpoints: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxIdleTime(0)
-	db.SetConnMaxLifetime(0)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s for checkpoints: %w", path, err)
-	}
-	c := &checkpointer{db: db, quit: make(chan struct{}), done: make(chan struct{})}
-	go c.run(log)
-	return c, nil
-}
-
-func (c *checkpointer) run(log *slog.Logger) {
-	defer close(c.done)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-c.quit:
-			return
-		case <-t.C:
-		}
-		// Result columns: busy, WAL frames, frames checkpointed. A PASSIVE
-		// checkpoint copies what no reader still needs and never waits.
-		var busy, frames, copied int
-		err := c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
-		switch {
-		case err != nil && !failing:
-			log.Warn("store: WAL checkpoint failed; the writer's own checkpoints take over (check the disk)", "err", err)
-			failing = true
-		case err == nil && failing:
-			log.Info("store: WAL checkpoints work again")
-			failing = false
-		}
-	}
-}
-
-func (c *checkpointer) stop() {
-	close(c.quit)
-	<-c.done
-	c.db.Close()
-}

@@ -169,7 +169,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.drv, migrations = d, postgresMigrations
 	} else {
-		d, err := openSQLite(ctx, opts.Location, opts.Logger)
+		d, err := openSQLite(ctx, opts.Location)
 		if err != nil {
 			return nil, err
 		}

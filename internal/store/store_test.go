@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -156,33 +155,6 @@ func TestIngestIsDurable(t *testing.T) {
 			t.Fatalf("evt_%d status %s after reopen", i, st)
 		}
 	}
-}
-
-// TestWALIsCheckpointedBesideTheWriter: in WAL mode the database file
-// changes only when the WAL is checkpointed into it. The writer's own
-// autocheckpoint starts at 16,384 pages, far above what this test writes,
-// so the file can only grow if the background checkpointer runs.
-func TestWALIsCheckpointedBesideTheWriter(t *testing.T) {
-	loc := filepath.Join(t.TempDir(), "agenthook.db")
-	s := open(t, store.Options{Location: loc})
-	size := func() int64 {
-		fi, err := os.Stat(loc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi.Size()
-	}
-	before := size()
-	pad := strings.Repeat("x", 3000)
-	const n = 300
-	for i := range n {
-		in := incoming(fmt.Sprintf("evt_ckpt_%d", i))
-		in.Payload = []byte(`{"id":"` + in.ID + `","pad":"` + pad + `"}`)
-		if _, err := s.Ingest(context.Background(), in); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, "the database file to take in the WAL", func() bool { return size() >= before+n*3000 })
 }
 
 func TestSecondOwnerIsRefused(t *testing.T) {
