@@ -30,6 +30,9 @@ type driver interface {
 	// its lock file). Then any job found running at start was cut off by a
 	// crash; with several replicas it may be another replica's.
 	exclusive() bool
+	// rowsPerInsert is how many of n rows one multi-row INSERT of a group
+	// commit carries (the rest go in further statements).
+	rowsPerInsert(n int) int
 	// commitContext is the context a group commit runs in.
 	commitContext() (context.Context, context.CancelFunc)
 

@@ -154,11 +154,23 @@ func (s *Store) commitTx(ctx context.Context, batch []*ingestRequest) ([]Outcome
 	return outcomes, nil
 }
 
-// insertEvents writes the batch's event rows in one statement (one round
-// trip to PostgreSQL, one parse for SQLite) and returns the ids it
-// inserted; an id already stored, or repeated in the batch, is inserted
-// once.
+// insertEvents writes the batch's event rows with multi-row INSERTs (one
+// round trip to PostgreSQL; a few cached statements on SQLite, see
+// rowsPerInsert) and returns the ids it inserted; an id already stored, or
+// repeated in the batch, is inserted once.
 func (s *Store) insertEvents(ctx context.Context, t tx, batch []*ingestRequest) (map[string]bool, error) {
+	inserted := make(map[string]bool, len(batch))
+	for rest := batch; len(rest) > 0; {
+		n := s.drv.rowsPerInsert(len(rest))
+		if err := s.insertEventRows(ctx, t, rest[:n], inserted); err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+	return inserted, nil
+}
+
+func (s *Store) insertEventRows(ctx context.Context, t tx, batch []*ingestRequest, inserted map[string]bool) error {
 	const cols = 10
 	var q strings.Builder
 	q.WriteString(`INSERT INTO agenthook_event (id, type, created, livemode, received_at, route, status, updated_at, payload, order_key) VALUES `)
@@ -178,21 +190,20 @@ func (s *Store) insertEvents(ctx context.Context, t tx, batch []*ingestRequest) 
 	q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
 	rows, err := t.query(ctx, s.q(q.String()), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: insert events: %w", err)
+		return fmt.Errorf("store: insert events: %w", err)
 	}
 	defer rows.Close()
-	inserted := make(map[string]bool, len(batch))
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: insert events: %w", err)
+			return fmt.Errorf("store: insert events: %w", err)
 		}
 		inserted[id] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: insert events: %w", err)
+		return fmt.Errorf("store: insert events: %w", err)
 	}
-	return inserted, nil
+	return nil
 }
 
 // insertJobs inserts the dispatch jobs of a batch in tx. It uses River's

@@ -64,6 +64,9 @@ func (d *postgresDriver) rebind(q string) string          { return rebindDollar(
 func (d *postgresDriver) jsonText(col, key string) string { return "(" + col + "->>'" + key + "')" }
 func (d *postgresDriver) exclusive() bool                 { return false }
 
+// rowsPerInsert is the whole batch: one round trip.
+func (d *postgresDriver) rowsPerInsert(n int) int { return n }
+
 // commitContext bounds a group commit: a server that stops answering must
 // fail the batch (Stripe retries it), not hold every webhook forever.
 func (d *postgresDriver) commitContext() (context.Context, context.CancelFunc) {

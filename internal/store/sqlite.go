@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+	"modernc.org/sqlite" // the pure-Go SQLite; also registers the "sqlite" database/sql driver
 )
 
 // sqliteDSN builds the connection string for the embedded store.
@@ -69,10 +70,13 @@ func openSQLite(ctx context.Context, path string) (*sqliteDriver, error) {
 		d.close()
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	connector, err := sqlite.NewConnector(sqliteDSN(path, false))
 	if err != nil {
 		return fail(fmt.Errorf("store: open %s: %w", path, err))
 	}
+	// The writer caches its prepared statements (stmtcache.go); the readers
+	// run the admin API's ad-hoc queries and do not.
+	db := sql.OpenDB(cachingConnector{connector})
 	d.db = db
 	// SQLite has one writer. One connection serialises River's statements and
 	// ours without SQLITE_BUSY storms, as riversqlite recommends.
@@ -112,6 +116,14 @@ func (d *sqliteDriver) jsonText(col, key string) string {
 	return "json_extract(" + col + ", '$." + key + "')"
 }
 func (d *sqliteDriver) exclusive() bool { return true }
+
+// rowsPerInsert is the largest power of two up to 64 rows: the writer
+// caches its statements by SQL text, so a batch's events go in through at
+// most seven statement shapes, each parsed once, instead of one new shape
+// per batch size.
+func (d *sqliteDriver) rowsPerInsert(n int) int {
+	return 1 << (bits.Len(uint(min(n, 64))) - 1)
+}
 
 // commitContext has no deadline. A context that can end makes database/sql
 // and the SQLite driver start a watcher goroutine for every statement, and

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"container/list"
+	"context"
+	sqldriver "database/sql/driver"
+	"errors"
+)
+
+// The SQLite writer's statement cache.
+//
+// database/sql prepares a statement for every Exec and Query that is not
+// run through an explicit *sql.Stmt, and modernc's driver keeps no cache of
+// its own, so each of River's statements (its job insert, fetch and
+// completion queries are several hundred bytes of SQL) and each of ours was
+// parsed again every time it ran: 14 % of the process's CPU under load,
+// most of it on the one writer connection every acknowledgement waits for.
+// cachedConn keeps the prepared statements of its connection by SQL text
+// and runs them again, as pgx does for PostgreSQL.
+//
+// database/sql hands a driver connection to one goroutine at a time, so
+// the cache needs no lock. A statement whose rows are still open is busy:
+// the same SQL run again meanwhile (a query inside the loop over its own
+// rows) gets a statement of its own, as it would without the cache.
+
+// stmtCacheSize bounds the statements kept per connection: River's and the
+// store's fixed set is a few dozen.
+const stmtCacheSize = 128
+
+// cachingConnector wraps a sqldriver.Connector so that its connections cache
+// their prepared statements.
+type cachingConnector struct {
+	sqldriver.Connector
+}
+
+func (c cachingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, ok := range []bool{
+		implements[sqldriver.ConnBeginTx](conn), implements[sqldriver.ConnPrepareContext](conn),
+		implements[sqldriver.ExecerContext](conn), implements[sqldriver.QueryerContext](conn),
+		implements[sqldriver.Pinger](conn), implements[sqldriver.SessionResetter](conn), implements[sqldriver.Validator](conn),
+	} {
+		if !ok {
+			conn.Close()
+			return nil, errors.New("store: the SQLite driver lacks a database/sql interface the statement cache needs")
+		}
+	}
+	return &cachedConn{Conn: conn, lru: list.New(), byQuery: make(map[string]*list.Element)}, nil
+}
+
+func implements[T any](v any) bool { _, ok := v.(T); return ok }
+
+type cachedConn struct {
+	sqldriver.Conn
+	lru     *list.List // of *cachedStmt, most recently used first
+	byQuery map[string]*list.Element
+}
+
+type cachedStmt struct {
+	query string
+	stmt  sqldriver.Stmt
+	busy  bool // its rows are open
+	// evicted: left the cache while busy; closed when its rows close.
+	evicted bool
+}
+
+// take returns the cached statement for query, preparing and caching it if
+// needed, and marks it busy; nil if it is busy already.
+func (c *cachedConn) take(ctx context.Context, query string) (*cachedStmt, error) {
+	if e, ok := c.byQuery[query]; ok {
+		cs := e.Value.(*cachedStmt)
+		if cs.busy {
+			return nil, nil
+		}
+		c.lru.MoveToFront(e)
+		cs.busy = true
+		return cs, nil
+	}
+	st, err := c.Conn.(sqldriver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	cs := &cachedStmt{query: query, stmt: st, busy: true}
+	c.byQuery[query] = c.lru.PushFront(cs)
+	if c.lru.Len() > stmtCacheSize {
+		c.evict(c.lru.Back())
+	}
+	return cs, nil
+}
+
+func (c *cachedConn) evict(e *list.Element) {
+	cs := c.lru.Remove(e).(*cachedStmt)
+	delete(c.byQuery, cs.query)
+	if cs.busy {
+		cs.evicted = true
+		return
+	}
+	cs.stmt.Close()
+}
+
+func (c *cachedConn) release(cs *cachedStmt) {
+	cs.busy = false
+	if cs.evicted {
+		cs.stmt.Close()
+	}
+}
+
+func (c *cachedConn) ExecContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Result, error) {
+	cs, err := c.take(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		return c.Conn.(sqldriver.ExecerContext).ExecContext(ctx, query, args)
+	}
+	defer c.release(cs)
+	return cs.stmt.(sqldriver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (c *cachedConn) QueryContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
+	cs, err := c.take(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		return c.Conn.(sqldriver.QueryerContext).QueryContext(ctx, query, args)
+	}
+	rows, err := cs.stmt.(sqldriver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		c.release(cs)
+		return nil, err
+	}
+	return &cachedRows{Rows: rows, release: func() { c.release(cs) }}, nil
+}
+
+func (c *cachedConn) BeginTx(ctx context.Context, opts sqldriver.TxOptions) (sqldriver.Tx, error) {
+	return c.Conn.(sqldriver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c *cachedConn) PrepareContext(ctx context.Context, query string) (sqldriver.Stmt, error) {
+	return c.Conn.(sqldriver.ConnPrepareContext).PrepareContext(ctx, query)
+}
+
+func (c *cachedConn) Ping(ctx context.Context) error { return c.Conn.(sqldriver.Pinger).Ping(ctx) }
+
+func (c *cachedConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(sqldriver.SessionResetter).ResetSession(ctx)
+}
+
+func (c *cachedConn) IsValid() bool { return c.Conn.(sqldriver.Validator).IsValid() }
+
+func (c *cachedConn) Close() error {
+	for e := c.lru.Front(); e != nil; e = e.Next() {
+		e.Value.(*cachedStmt).stmt.Close()
+	}
+	c.lru.Init()
+	clear(c.byQuery)
+	return c.Conn.Close()
+}
+
+// cachedRows hands its statement back to the cache when closed.
+type cachedRows struct {
+	sqldriver.Rows
+	release func()
+}
+
+func (r *cachedRows) Close() error {
+	err := r.Rows.Close()
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
+	return err
+}
