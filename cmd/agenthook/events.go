@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/agenthook/agenthook/internal/route"
 	"io"
 	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/agenthook/agenthook/internal/route"
+	"github.com/agenthook/agenthook/internal/store"
 )
 
 // events lists and shows stored events through the admin API.
@@ -27,19 +29,6 @@ func events(ctx context.Context, args []string, getenv func(string) string, stdo
 	default:
 		return fmt.Errorf("unknown events subcommand %q: use list or show", args[0])
 	}
-}
-
-// eventSummary is one row of GET /api/events.
-type eventSummary struct {
-	ID         string    `json:"id"`
-	Type       string    `json:"type"`
-	ReceivedAt time.Time `json:"received_at"`
-	Route      string    `json:"route"`
-	Status     string    `json:"status"`
-	Attempts   int       `json:"attempts"`
-	LastError  string    `json:"last_error"`
-	TokensIn   int64     `json:"tokens_in"`
-	TokensOut  int64     `json:"tokens_out"`
 }
 
 func eventsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -62,10 +51,7 @@ func eventsList(ctx context.Context, args []string, getenv func(string) string, 
 	if *cursor != "" {
 		q.Set("cursor", *cursor)
 	}
-	var page struct {
-		Events     []eventSummary `json:"events"`
-		NextCursor string         `json:"next_cursor"`
-	}
+	var page store.Page
 	raw, err := newAdminClient(*server, getenv).getJSON(ctx, "/api/events", q, &page)
 	if err != nil {
 		return err
@@ -99,32 +85,10 @@ func orDash(s string) string {
 	return s
 }
 
-// eventDetail is GET /api/events/{id}.
+// eventDetail is GET /api/events/{id}, as the server writes it.
 type eventDetail struct {
-	ID         string    `json:"id"`
-	Type       string    `json:"type"`
-	Created    int64     `json:"created"`
-	Livemode   bool      `json:"livemode"`
-	ReceivedAt time.Time `json:"received_at"`
-	Route      string    `json:"route"`
-	Status     string    `json:"status"`
-	Attempts   int       `json:"attempts"`
-	LastError  string    `json:"last_error"`
-	Steps      []struct {
-		Seq     int             `json:"seq"`
-		Attempt int             `json:"attempt"`
-		Kind    string          `json:"kind"`
-		At      time.Time       `json:"at"`
-		Data    json.RawMessage `json:"data"`
-	} `json:"steps"`
-	Totals struct {
-		ModelRequests  int   `json:"model_requests"`
-		TokensIn       int64 `json:"tokens_in"`
-		TokensOut      int64 `json:"tokens_out"`
-		CacheRead      int64 `json:"cache_read_tokens"`
-		CacheWrite     int64 `json:"cache_write_tokens"`
-		ModelLatencyMS int64 `json:"model_latency_ms"`
-	} `json:"totals"`
+	store.Event
+	Totals store.Totals `json:"totals"`
 }
 
 func eventsShow(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
