@@ -2,15 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/agenthook/agenthook/internal/route"
 	"io"
 	"net/http"
 	"net/url"
 	"os/user"
 	"text/tabwriter"
+
+	"github.com/agenthook/agenthook/internal/route"
+	"github.com/agenthook/agenthook/internal/store"
 )
 
 // approve and deny decide a tool call waiting for an operator (a tool with
@@ -63,13 +64,7 @@ func decide(ctx context.Context, verb string, args []string, getenv func(string)
 
 func listApprovals(ctx context.Context, c *adminClient, asJSON bool, stdout io.Writer) error {
 	var out struct {
-		Approvals []struct {
-			EventID   string          `json:"event_id"`
-			EventType string          `json:"event_type"`
-			Tool      string          `json:"tool"`
-			ToolUseID string          `json:"tool_use_id"`
-			Input     json.RawMessage `json:"input"`
-		} `json:"approvals"`
+		Approvals []store.Pending `json:"approvals"`
 	}
 	b, err := c.getJSON(ctx, "/api/approvals", nil, &out)
 	if err != nil {

@@ -80,6 +80,16 @@ func TestApprovalAcrossRestart(t *testing.T) {
 
 	ctx := context.Background()
 	var out, errOut bytes.Buffer
+	// approve without an id lists what waits, a row per tool call.
+	if err := run(ctx, []string{"agenthook", "approve", "--server", p2.base}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("approve (list): %v %s", err, errOut.String())
+	}
+	for _, id := range []string{approveID, denyID} {
+		if !strings.Contains(out.String(), id+"  charge.refunded  log_refund") {
+			t.Fatalf("approve (list) lacks a row for %s:\n%s", id, out.String())
+		}
+	}
+	out.Reset()
 	if err := run(ctx, []string{"agenthook", "approve", approveID, "--server", p2.base}, func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("approve: %v %s", err, errOut.String())
 	}
