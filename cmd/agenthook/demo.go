@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/agenthook/agenthook/internal/route"
-	"github.com/agenthook/agenthook/internal/tool"
 	"io"
 	"net"
 	"net/http"
@@ -19,7 +17,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/stripeevent"
+	"github.com/agenthook/agenthook/internal/tool"
 )
 
 // demo runs the whole pipeline on this machine with nothing to set up: a

@@ -1,24 +1,23 @@
 package main
 
 import (
-	"strconv"
-
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/agenthook/agenthook/internal/stripeevent"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // loadtest sends signed, distinct events (and a share of resends) to a
