@@ -25,7 +25,7 @@ const errBodyLimit = 64 << 10
 
 // reservedHeaders are set by agenthook on every tool request; a config
 // header with one of these names would break signing or idempotency.
-var reservedHeaders = []string{"Agenthook-Signature", "Idempotency-Key", "Content-Type", "Content-Length", "Host"}
+var reservedHeaders = []string{SignatureHeader, "Idempotency-Key", "Content-Type", "Content-Length", "Host"}
 
 // httpTool POSTs the call, signed, to the user's service.
 type httpTool struct {
