@@ -12,10 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/agenthook/agenthook/internal/modeltest"
-	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
 // A tool with approval: required pauses its event; the pending call survives
@@ -39,14 +37,7 @@ func TestApprovalAcrossRestart(t *testing.T) {
 	storePath := filepath.Join(dir, "agenthook.db")
 	p1 := startProc(t, env, storePath, "--config", cfgPath)
 
-	send := func(base string) string {
-		body, id, _ := stripeevent.NewEvent("charge.refunded", time.Now())
-		if code, m := post(t, base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now())); code != 200 || m["status"] != "queued" {
-			t.Fatalf("deliver: %d %v", code, m)
-		}
-		return id
-	}
-	approveID, denyID := send(p1.base), send(p1.base)
+	approveID, denyID := deliver(t, p1.base, "charge.refunded"), deliver(t, p1.base, "charge.refunded")
 	for _, id := range []string{approveID, denyID} {
 		waitUntil(t, "awaiting approval", func() bool {
 			_, ev := getEvent(t, p1.base, id, "")

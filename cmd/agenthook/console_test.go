@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/agenthook/agenthook/internal/modeltest"
-	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -110,16 +109,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		s, _ := ev["status"].(string)
 		return s
 	}
-	send := func() string {
-		body, id, err := stripeevent.NewEvent("charge.refunded", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if code, m := post(t, inst.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now())); code != 200 || m["status"] != "queued" {
-			t.Fatalf("deliver: %d %v", code, m)
-		}
-		return id
-	}
+	send := func() string { return deliver(t, inst.base, "charge.refunded") }
 	row := func(id string) string { return `#events-table tr[data-id="` + id + `"]` }
 
 	// The console asks for the token, and keeps it where scripts cannot read it.

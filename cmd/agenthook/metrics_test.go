@@ -3,14 +3,12 @@ package main
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/agenthook/agenthook/internal/modeltest"
-	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
 // serve wires the metrics into intake and the dispatcher, and guards
@@ -45,13 +43,7 @@ func TestServeMetrics(t *testing.T) {
 	if code, _ := scrape(""); code != http.StatusUnauthorized {
 		t.Fatalf("/metrics without the token: %d, want 401", code)
 	}
-	body, _, err := stripeevent.NewEvent("charge.dispute.created", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, _ := post(t, inst.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now())); code != 200 {
-		t.Fatalf("webhook: %d", code)
-	}
+	deliver(t, inst.base, "charge.dispute.created")
 	counter := func(mfs map[string]*dto.MetricFamily, name, label, value string) float64 {
 		for _, m := range mfs[name].GetMetric() {
 			for _, l := range m.GetLabel() {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/agenthook/agenthook/internal/modeltest"
-	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -107,10 +106,7 @@ func TestKillDuringModelCallThenRestart(t *testing.T) {
 	storePath := filepath.Join(t.TempDir(), "data", "agenthook.db")
 
 	p1 := startProc(t, env, storePath)
-	body, id, _ := stripeevent.NewEvent("charge.dispute.created", time.Now())
-	if code, m := post(t, p1.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now())); code != 200 || m["status"] != "queued" {
-		t.Fatalf("deliver: %d %v", code, m)
-	}
+	id := deliver(t, p1.base, "charge.dispute.created")
 	select {
 	case <-fake.Started():
 	case <-time.After(30 * time.Second):
@@ -154,8 +150,7 @@ func TestSIGTERMLetsInFlightFinish(t *testing.T) {
 	env := baseEnv(fake)
 	storePath := filepath.Join(t.TempDir(), "agenthook.db")
 	p1 := startProc(t, env, storePath)
-	body, id, _ := stripeevent.NewEvent("charge.refunded", time.Now())
-	post(t, p1.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now()))
+	id := deliver(t, p1.base, "charge.refunded")
 	select {
 	case <-fake.Started():
 	case <-time.After(30 * time.Second):
@@ -206,10 +201,7 @@ func TestKillAfterToolRanDoesNotRunItAgain(t *testing.T) {
 	storePath := filepath.Join(dir, "agenthook.db")
 
 	p1 := startProc(t, env, storePath, "--config", cfgPath)
-	body, id, _ := stripeevent.NewEvent("charge.refunded", time.Now())
-	if code, m := post(t, p1.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now())); code != 200 || m["status"] != "queued" {
-		t.Fatalf("deliver: %d %v", code, m)
-	}
+	id := deliver(t, p1.base, "charge.refunded")
 	for range 2 { // round 1, then round 2, which blocks
 		select {
 		case <-fake.Started():

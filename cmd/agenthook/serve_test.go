@@ -120,6 +120,20 @@ func post(t *testing.T, url string, body []byte, sig string) (int, map[string]an
 	return resp.StatusCode, m
 }
 
+// deliver posts a fresh, signed event of type typ to the instance at base,
+// fails the test unless it is stored as queued, and returns its id.
+func deliver(t *testing.T, base, typ string) string {
+	t.Helper()
+	body, id, err := stripeevent.NewEvent(typ, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, m := post(t, base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now())); code != 200 || m["status"] != "queued" {
+		t.Fatalf("deliver %s: %d %v", typ, code, m)
+	}
+	return id
+}
+
 func getEvent(t *testing.T, base, id, token string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/events/"+id, nil)
@@ -300,8 +314,7 @@ func TestReplayCommand(t *testing.T) {
 	env := baseEnv(fake)
 	inst := startServe(t, env)
 	getenv := func(k string) string { return env[k] }
-	body, id, _ := stripeevent.NewEvent("charge.refunded", time.Now())
-	post(t, inst.base+"/stripe/webhook", body, stripeevent.Sign(body, testSecret, time.Now()))
+	id := deliver(t, inst.base, "charge.refunded")
 	waitUntil(t, "dead", func() bool { _, ev := getEvent(t, inst.base, id, ""); return ev["status"] == "dead" })
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"agenthook", "replay", id, "--server", inst.base}, getenv, &out, io.Discard); err != nil {
