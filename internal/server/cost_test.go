@@ -8,7 +8,7 @@ import (
 )
 
 func TestEventCostFromPrices(t *testing.T) {
-	ev := &store.Event{ID: "evt_cost", Steps: []store.Step{{Kind: "model_request",
+	ev := &store.Event{Record: store.Record{ID: "evt_cost"}, Steps: []store.Step{{Kind: "model_request",
 		Data: []byte(`{"input_tokens":1000000,"output_tokens":100000,"cache_read_input_tokens":2000000,"cache_creation_input_tokens":0}`)}}}
 	d := newEventDetail(ev, &config.Prices{Input: 3, Output: 15, CacheRead: 0.3, CacheWrite: 3.75})
 	if d.CostUSD == nil || *d.CostUSD < 5.099 || *d.CostUSD > 5.101 {

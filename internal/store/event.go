@@ -10,8 +10,9 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// Event is a stored event with its journal.
-type Event struct {
+// Record is an event's row without its payload and order key: what List
+// shows of every event (Summary) and Event of one.
+type Record struct {
 	ID         string    `json:"id"`
 	Type       string    `json:"type"`
 	Created    int64     `json:"created"`
@@ -22,8 +23,28 @@ type Event struct {
 	Attempts   int       `json:"attempts"`
 	LastError  string    `json:"last_error"`
 	UpdatedAt  time.Time `json:"updated_at"`
-	OrderKey   string    `json:"order_key,omitempty"`
-	Steps      []Step    `json:"steps"`
+}
+
+// recordColumns are Record's columns, in the order Record.scan reads them.
+const recordColumns = `id, type, created, livemode, received_at, route, status, attempts, last_error, updated_at`
+
+// scan reads recordColumns, and then the columns of more, from r.
+func (rec *Record) scan(r row, more ...any) error {
+	var received, updated int64
+	dest := append([]any{&rec.ID, &rec.Type, &rec.Created, &rec.Livemode, &received, &rec.Route, &rec.Status, &rec.Attempts, &rec.LastError, &updated}, more...)
+	if err := r.Scan(dest...); err != nil {
+		return err
+	}
+	rec.ReceivedAt = time.UnixMicro(received).UTC()
+	rec.UpdatedAt = time.UnixMicro(updated).UTC()
+	return nil
+}
+
+// Event is a stored event with its journal.
+type Event struct {
+	Record
+	OrderKey string `json:"order_key,omitempty"`
+	Steps    []Step `json:"steps"`
 	// Payload is the exact body Stripe sent. It is not part of the API's
 	// JSON: it holds customer data.
 	Payload []byte `json:"-"`
@@ -68,19 +89,15 @@ func (s *Store) record(ctx context.Context, q querier, eventID string, attempt i
 
 // Event returns one event with its journal.
 func (s *Store) Event(ctx context.Context, id string) (*Event, error) {
-	ev := &Event{ID: id}
-	var received, updated int64
-	err := s.drv.reader().queryRow(ctx, s.q(`SELECT type, created, livemode, received_at, route, status, attempts, last_error, updated_at, payload, order_key
-		FROM agenthook_event WHERE id = ?`), id).
-		Scan(&ev.Type, &ev.Created, &ev.Livemode, &received, &ev.Route, &ev.Status, &ev.Attempts, &ev.LastError, &updated, &ev.Payload, &ev.OrderKey)
+	ev := &Event{}
+	err := ev.scan(s.drv.reader().queryRow(ctx, s.q(`SELECT `+recordColumns+`, payload, order_key
+		FROM agenthook_event WHERE id = ?`), id), &ev.Payload, &ev.OrderKey)
 	if isNoRows(err) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: read event %s: %w", id, err)
 	}
-	ev.ReceivedAt = time.UnixMicro(received).UTC()
-	ev.UpdatedAt = time.UnixMicro(updated).UTC()
 	rows, err := s.drv.reader().query(ctx, s.q(`SELECT seq, attempt, kind, at, data FROM agenthook_step WHERE event_id = ? ORDER BY seq`), id)
 	if err != nil {
 		return nil, fmt.Errorf("store: read journal %s: %w", id, err)

@@ -40,16 +40,7 @@ type Filter struct {
 
 // Summary is an event without its journal and payload, as List returns it.
 type Summary struct {
-	ID         string    `json:"id"`
-	Type       string    `json:"type"`
-	Created    int64     `json:"created"`
-	Livemode   bool      `json:"livemode"`
-	ReceivedAt time.Time `json:"received_at"`
-	Route      string    `json:"route"`
-	Status     Status    `json:"status"`
-	Attempts   int       `json:"attempts"`
-	LastError  string    `json:"last_error"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	Record
 	// Model tokens over the whole journal (every attempt and replay), as the
 	// provider reported them; cached input is counted apart (see Totals).
 	TokensIn  int64 `json:"tokens_in"`
@@ -170,28 +161,24 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	rows, err := s.drv.reader().query(ctx, s.q(`SELECT id, type, created, livemode, received_at, route, status, attempts, last_error, updated_at
+	rows, err := s.drv.reader().query(ctx, s.q(`SELECT `+recordColumns+`
 		FROM agenthook_event`+where+` ORDER BY received_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1)), args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("store: list events: %w", err)
 	}
 	defer rows.Close()
 	page := Page{Events: []Summary{}}
-	var lastAt int64
 	for rows.Next() {
 		var e Summary
-		var received, updated int64
-		if err := rows.Scan(&e.ID, &e.Type, &e.Created, &e.Livemode, &received, &e.Route, &e.Status, &e.Attempts, &e.LastError, &updated); err != nil {
+		if err := e.scan(rows); err != nil {
 			return Page{}, fmt.Errorf("store: list events: %w", err)
 		}
 		if len(page.Events) == limit {
 			// The extra row only says there is another page.
-			page.NextCursor = encodeCursor(lastAt, page.Events[limit-1].ID)
+			last := page.Events[limit-1]
+			page.NextCursor = encodeCursor(last.ReceivedAt.UnixMicro(), last.ID)
 			break
 		}
-		e.ReceivedAt = time.UnixMicro(received).UTC()
-		e.UpdatedAt = time.UnixMicro(updated).UTC()
-		lastAt = received
 		page.Events = append(page.Events, e)
 	}
 	if err := rows.Err(); err != nil {
