@@ -27,10 +27,23 @@ import (
 // store's fixed set is a few dozen.
 const stmtCacheSize = 128
 
-// cachingConnector wraps a sqldriver.Connector so that its connections cache
+// cachingConnector wraps a driver.Connector so that its connections cache
 // their prepared statements.
 type cachingConnector struct {
 	sqldriver.Connector
+}
+
+// driverConn is what database/sql uses of a connection, all of which
+// modernc's connection implements and cachedConn passes on.
+type driverConn interface {
+	sqldriver.Conn
+	sqldriver.ConnBeginTx
+	sqldriver.ConnPrepareContext
+	sqldriver.ExecerContext
+	sqldriver.QueryerContext
+	sqldriver.Pinger
+	sqldriver.SessionResetter
+	sqldriver.Validator
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
@@ -38,23 +51,16 @@ func (c cachingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, ok := range []bool{
-		implements[sqldriver.ConnBeginTx](conn), implements[sqldriver.ConnPrepareContext](conn),
-		implements[sqldriver.ExecerContext](conn), implements[sqldriver.QueryerContext](conn),
-		implements[sqldriver.Pinger](conn), implements[sqldriver.SessionResetter](conn), implements[sqldriver.Validator](conn),
-	} {
-		if !ok {
-			conn.Close()
-			return nil, errors.New("store: the SQLite driver lacks a database/sql interface the statement cache needs")
-		}
+	dc, ok := conn.(driverConn)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("store: the SQLite driver lacks a database/sql interface the statement cache needs")
 	}
-	return &cachedConn{Conn: conn, lru: list.New(), byQuery: make(map[string]*list.Element)}, nil
+	return &cachedConn{driverConn: dc, lru: list.New(), byQuery: make(map[string]*list.Element)}, nil
 }
 
-func implements[T any](v any) bool { _, ok := v.(T); return ok }
-
 type cachedConn struct {
-	sqldriver.Conn
+	driverConn
 	lru     *list.List // of *cachedStmt, most recently used first
 	byQuery map[string]*list.Element
 }
@@ -79,7 +85,7 @@ func (c *cachedConn) take(ctx context.Context, query string) (*cachedStmt, error
 		cs.busy = true
 		return cs, nil
 	}
-	st, err := c.Conn.(sqldriver.ConnPrepareContext).PrepareContext(ctx, query)
+	st, err := c.driverConn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +120,7 @@ func (c *cachedConn) ExecContext(ctx context.Context, query string, args []sqldr
 		return nil, err
 	}
 	if cs == nil {
-		return c.Conn.(sqldriver.ExecerContext).ExecContext(ctx, query, args)
+		return c.driverConn.ExecContext(ctx, query, args)
 	}
 	defer c.release(cs)
 	return cs.stmt.(sqldriver.StmtExecContext).ExecContext(ctx, args)
@@ -126,7 +132,7 @@ func (c *cachedConn) QueryContext(ctx context.Context, query string, args []sqld
 		return nil, err
 	}
 	if cs == nil {
-		return c.Conn.(sqldriver.QueryerContext).QueryContext(ctx, query, args)
+		return c.driverConn.QueryContext(ctx, query, args)
 	}
 	rows, err := cs.stmt.(sqldriver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
@@ -136,29 +142,13 @@ func (c *cachedConn) QueryContext(ctx context.Context, query string, args []sqld
 	return &cachedRows{Rows: rows, release: func() { c.release(cs) }}, nil
 }
 
-func (c *cachedConn) BeginTx(ctx context.Context, opts sqldriver.TxOptions) (sqldriver.Tx, error) {
-	return c.Conn.(sqldriver.ConnBeginTx).BeginTx(ctx, opts)
-}
-
-func (c *cachedConn) PrepareContext(ctx context.Context, query string) (sqldriver.Stmt, error) {
-	return c.Conn.(sqldriver.ConnPrepareContext).PrepareContext(ctx, query)
-}
-
-func (c *cachedConn) Ping(ctx context.Context) error { return c.Conn.(sqldriver.Pinger).Ping(ctx) }
-
-func (c *cachedConn) ResetSession(ctx context.Context) error {
-	return c.Conn.(sqldriver.SessionResetter).ResetSession(ctx)
-}
-
-func (c *cachedConn) IsValid() bool { return c.Conn.(sqldriver.Validator).IsValid() }
-
 func (c *cachedConn) Close() error {
 	for e := c.lru.Front(); e != nil; e = e.Next() {
 		e.Value.(*cachedStmt).stmt.Close()
 	}
 	c.lru.Init()
 	clear(c.byQuery)
-	return c.Conn.Close()
+	return c.driverConn.Close()
 }
 
 // cachedRows hands its statement back to the cache when closed.
