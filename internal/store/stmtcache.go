@@ -107,7 +107,8 @@ func (c *cachedConn) evict(e *list.Element) {
 	cs.stmt.Close()
 }
 
-func (c *cachedConn) release(cs *cachedStmt) {
+// release hands cs back after use, closing it if it left the cache meanwhile.
+func (cs *cachedStmt) release() {
 	cs.busy = false
 	if cs.evicted {
 		cs.stmt.Close()
@@ -122,7 +123,7 @@ func (c *cachedConn) ExecContext(ctx context.Context, query string, args []sqldr
 	if cs == nil {
 		return c.driverConn.ExecContext(ctx, query, args)
 	}
-	defer c.release(cs)
+	defer cs.release()
 	return cs.stmt.(sqldriver.StmtExecContext).ExecContext(ctx, args)
 }
 
@@ -136,10 +137,10 @@ func (c *cachedConn) QueryContext(ctx context.Context, query string, args []sqld
 	}
 	rows, err := cs.stmt.(sqldriver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
-		c.release(cs)
+		cs.release()
 		return nil, err
 	}
-	return &cachedRows{Rows: rows, release: func() { c.release(cs) }}, nil
+	return &cachedRows{Rows: rows, stmt: cs}, nil
 }
 
 func (c *cachedConn) Close() error {
@@ -154,14 +155,14 @@ func (c *cachedConn) Close() error {
 // cachedRows hands its statement back to the cache when closed.
 type cachedRows struct {
 	sqldriver.Rows
-	release func()
+	stmt *cachedStmt // nil once closed
 }
 
 func (r *cachedRows) Close() error {
 	err := r.Rows.Close()
-	if r.release != nil {
-		r.release()
-		r.release = nil
+	if r.stmt != nil {
+		r.stmt.release()
+		r.stmt = nil
 	}
 	return err
 }
