@@ -163,23 +163,23 @@ func (s *Store) Replay(ctx context.Context, id, route string) error {
 	return t.commit(ctx)
 }
 
-// JobState returns the queue state of the event's current job ("" if none).
-// It is for tests and diagnostics.
-func (s *Store) JobState(ctx context.Context, id string) (rivertype.JobState, int, error) {
+// Job returns the event's current dispatch job, or nil if it has none. It
+// is for tests and diagnostics.
+func (s *Store) Job(ctx context.Context, id string) (*rivertype.JobRow, error) {
 	var jobID int64
 	err := s.drv.reader().queryRow(ctx, s.q(`SELECT id FROM river_job WHERE kind = ? AND `+s.drv.jsonText("args", "event_id")+` = ?
 		ORDER BY id DESC LIMIT 1`), DispatchArgs{}.Kind(), id).Scan(&jobID)
 	if isNoRows(err) {
-		return "", 0, nil
+		return nil, nil
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("store: job for %s: %w", id, err)
+		return nil, fmt.Errorf("store: job for %s: %w", id, err)
 	}
 	job, err := s.drv.jobGet(ctx, jobID)
 	if err != nil {
-		return "", 0, fmt.Errorf("store: job for %s: %w", id, err)
+		return nil, fmt.Errorf("store: job for %s: %w", id, err)
 	}
-	return job.State, job.Attempt, nil
+	return job, nil
 }
 
 // CountJobs returns how many dispatch jobs exist for an event id, whatever

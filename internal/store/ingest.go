@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 )
@@ -138,7 +139,13 @@ func (s *Store) commitTx(ctx context.Context, batch []*ingestRequest) ([]Outcome
 			outcomes[i] = Ignored
 		default:
 			outcomes[i] = Queued
-			jobs = append(jobs, river.InsertManyParams{Args: DispatchArgs{EventID: in.ID}, InsertOpts: s.insertOpts()})
+			opts := s.insertOpts()
+			if s.opts.OrderWindow > 0 {
+				// Not before the order window has passed (see claimObject):
+				// fetched earlier, the job would only be snoozed.
+				opts.ScheduledAt = time.UnixMicro(r.at).Add(s.opts.OrderWindow)
+			}
+			jobs = append(jobs, river.InsertManyParams{Args: DispatchArgs{EventID: in.ID}, InsertOpts: opts})
 		}
 		// The same id twice in one batch: the first delivery wins.
 		delete(inserted, in.ID)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // DispatchArgs is the queue job for one event. It carries only the id: the
@@ -46,12 +47,40 @@ func (s *Store) newRiver() error {
 				func() (river.JobArgs, *river.InsertOpts) { return cleanupArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "agenthook.cleanup", RunOnStart: true}),
 		},
+		Hooks: []rivertype.Hook{river.HookInsertBeginFunc(availableWhenDueSoon)},
+		// With one process owning the database, River's notifications (a
+		// table on SQLite, polled every 50 ms on the one writer connection)
+		// would only carry this process's messages to itself. Polling for
+		// jobs every PollInterval is all the workers need, and the writer
+		// is left to the group commit.
+		PollOnly: s.drv.exclusive(),
 	}
 	if s.opts.Handler != nil {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}}
 	}
 	if err := s.drv.newClient(cfg); err != nil {
 		return fmt.Errorf("store: queue client: %w", err)
+	}
+	return nil
+}
+
+// riverSchedulerInterval is how often River's scheduler makes scheduled jobs
+// available (its JobSchedulerIntervalDefault, which River does not export).
+const riverSchedulerInterval = 5 * time.Second
+
+// availableWhenDueSoon inserts a job due within the scheduler's interval as
+// available, with its future scheduled_at, instead of scheduled. Workers
+// fetch only jobs whose time has come, so the job runs when due rather than
+// when the scheduler next passes, up to 5 s later. River does the same
+// for its own short snoozes.
+//
+// It matters for the order window: each event's job is due a couple of
+// seconds after it arrives. Inserted available at once, it was fetched at
+// once and snoozed, so a burst made every worker fetch and snooze in a loop,
+// thousands of writes on the connection the group commit needs.
+func availableWhenDueSoon(_ context.Context, p *rivertype.JobInsertParams) error {
+	if p.State == rivertype.JobStateScheduled && p.ScheduledAt != nil && time.Until(*p.ScheduledAt) <= riverSchedulerInterval {
+		p.State = rivertype.JobStateAvailable
 	}
 	return nil
 }

@@ -107,8 +107,9 @@ type Options struct {
 	Retention   time.Duration // how long events, journals and jobs are kept
 	JobTimeout  time.Duration // one dispatch attempt's deadline
 
-	// PollInterval is how often idle workers look for jobs. River's SQLite
-	// listener wakes them on insert, so this is only a safety net.
+	// PollInterval is how often idle workers look for jobs that have become
+	// due. On PostgreSQL, River's LISTEN/NOTIFY also wakes them on insert;
+	// on SQLite, polling is how they find work (see newRiver).
 	PollInterval time.Duration
 
 	// Handler dispatches events. Nil opens the store for intake and reading

@@ -13,6 +13,8 @@ import (
 
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/store/storetest"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/tidwall/gjson"
 )
 
 func open(t testing.TB, opts store.Options) *store.Store {
@@ -406,6 +408,64 @@ func testOrderPerObject(t *testing.T, loc string) {
 	}
 	if maxA.Load() != 1 {
 		t.Fatalf("%d events of obj_A ran at once, want 1", maxA.Load())
+	}
+}
+
+func TestOrderWindowDelaysTheFetch(t *testing.T) { eachStore(t, testOrderWindowDelaysTheFetch) }
+
+// An event's job becomes fetchable when its order window ends, not before:
+// fetched early it would only be snoozed, and a burst would keep every
+// worker fetching and snoozing. It still runs without waiting for River's
+// scheduler, which passes only every few seconds.
+func testOrderWindowDelaysTheFetch(t *testing.T, loc string) {
+	const window = 300 * time.Millisecond
+	ran := make(chan time.Time, 1)
+	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
+		ran <- time.Now()
+		return nil
+	})
+	s := open(t, store.Options{Location: loc, Handler: h, OrderWindow: window, PollInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := s.Ingest(ctx, incoming("evt_window")); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := s.Event(ctx, "evt_window")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.Job(ctx, "evt_window")
+	if err != nil || job == nil {
+		t.Fatalf("job of evt_window: %v, %v", job, err)
+	}
+	// Available (not scheduled, which waits for River's scheduler), and due
+	// when the window ends (River keeps milliseconds).
+	if job.State != rivertype.JobStateAvailable {
+		t.Fatalf("job state %q, want available", job.State)
+	}
+	if due := ev.ReceivedAt.Add(window - time.Millisecond); job.ScheduledAt.Before(due) {
+		t.Fatalf("job due at %s, before the window ends at %s", job.ScheduledAt, due)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var at time.Time
+	select {
+	case at = <-ran:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the event never ran")
+	}
+	waitFor(t, "done", func() bool { return status(t, s, "evt_window") == store.StatusDone })
+	if early := ev.ReceivedAt.Add(window).Sub(at); early > 0 {
+		t.Fatalf("ran %s before its order window ended", early)
+	}
+	if job, err = s.Job(ctx, "evt_window"); err != nil || job == nil {
+		t.Fatalf("job of evt_window: %v, %v", job, err)
+	}
+	if snoozes := gjson.GetBytes(job.Metadata, "snoozes").Int(); snoozes != 0 {
+		t.Fatalf("the job was fetched and snoozed %d times before its window ended; want it fetched once, when due", snoozes)
+	}
+	if job.Attempt != 1 {
+		t.Fatalf("job attempt %d, want 1", job.Attempt)
 	}
 }
 
