@@ -15,6 +15,7 @@ import (
 
 	"github.com/agenthook/agenthook/internal/agent"
 	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/store/storetest"
 )
 
 // Every method works on a nil *Metrics, so code without metrics needs no
@@ -163,6 +164,7 @@ func TestStoreGauges(t *testing.T) {
 			t.Fatalf("ingest %d: %s, want %s", i, out, want)
 		}
 	}
+	storetest.WaitFed(t, st)
 	m := New(st)
 	want := `
 # HELP agenthook_awaiting_approvals Events waiting for a person's approval, at scrape time.

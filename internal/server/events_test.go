@@ -13,6 +13,7 @@ import (
 
 	"github.com/agenthook/agenthook/internal/server"
 	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/store/storetest"
 )
 
 // adminHandler is a server on a real SQLite store with the seed routes and
@@ -24,7 +25,8 @@ func adminHandler(t *testing.T, token string) (http.Handler, *store.Store) {
 	return server.New(d), d.Store
 }
 
-// ingest stores events as intake would: route "" means unrouted (ignored).
+// ingest stores events as intake would (route "" means unrouted, so
+// ignored) and waits until the queued ones have their dispatch jobs.
 func ingest(t *testing.T, st *store.Store, evs ...[3]string) {
 	t.Helper()
 	for _, e := range evs {
@@ -33,6 +35,7 @@ func ingest(t *testing.T, st *store.Store, evs ...[3]string) {
 			t.Fatal(err)
 		}
 	}
+	storetest.WaitFed(t, st)
 }
 
 type call struct {

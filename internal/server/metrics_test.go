@@ -144,7 +144,15 @@ func TestMetricsAfterDeliveries(t *testing.T) {
 		}
 	}
 
+	// The two queued events' jobs reach River from SQLite's outbox
+	// (store/feed.go) a moment after their acknowledgement.
 	mfs := scrape(t, h)
+	for deadline := time.Now().Add(15 * time.Second); value(t, mfs, "agenthook_queue_jobs", "state", "available") < 2; mfs = scrape(t, h) {
+		if time.Now().After(deadline) {
+			t.Fatal("the queued events' jobs never reached the queue")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, c := range []struct {
 		name   string
 		labels []string

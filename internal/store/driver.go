@@ -28,7 +28,9 @@ type driver interface {
 	jsonText(col, key string) string
 	// exclusive reports whether one process owns the database (SQLite with
 	// its lock file). Then any job found running at start was cut off by a
-	// crash; with several replicas it may be another replica's.
+	// crash (with several replicas it may be another replica's), River needs
+	// no notifications between processes, and the process can feed River
+	// from the outbox itself (feed.go).
 	exclusive() bool
 	// rowsPerInsert is how many of n rows one multi-row INSERT of a group
 	// commit carries (the rest go in further statements).

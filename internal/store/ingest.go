@@ -66,12 +66,26 @@ func (s *Store) Ingest(ctx context.Context, in Incoming) (Outcome, error) {
 func (s *Store) commitLoop() {
 	defer close(s.ingestDone)
 	batch := make([]*ingestRequest, 0, maxBatch)
+	// The outbox may hold what a previous run left (SQLite; see feed.go).
+	feed := &feeder{s: s, pending: s.drv.exclusive()}
+	var lastIntake time.Time
+	quiet := time.NewTimer(feedIdle)
+	defer quiet.Stop()
 	for {
 		var first *ingestRequest
+		var idle <-chan time.Time
+		if feed.pending {
+			quiet.Reset(feed.wait(lastIntake))
+			idle = quiet.C
+		}
 		select {
 		case first = <-s.ingest:
+		case <-idle:
+			feed.idle()
+			continue
 		case <-s.stopIngest:
-			// Drain what was accepted before the stop.
+			// Drain what was accepted before the stop. The outbox keeps
+			// the rest for the next start.
 			for {
 				select {
 				case r := <-s.ingest:
@@ -81,6 +95,7 @@ func (s *Store) commitLoop() {
 				}
 			}
 		}
+		lastIntake = time.Now()
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < maxBatch {
@@ -91,30 +106,38 @@ func (s *Store) commitLoop() {
 				break fill
 			}
 		}
-		s.commit(batch)
+		if s.commit(batch) && s.drv.exclusive() {
+			feed.pending = true
+		}
+		feed.busy()
 	}
 }
 
-// commit writes a batch in one transaction. If the batch fails, each request
-// is retried alone so one bad event cannot fail its neighbours.
-func (s *Store) commit(batch []*ingestRequest) {
+// commit writes a batch in one transaction and reports whether it queued an
+// event. If the batch fails, each request is retried alone so one bad event
+// cannot fail its neighbours.
+func (s *Store) commit(batch []*ingestRequest) (queued bool) {
 	ctx, cancel := s.drv.commitContext()
 	defer cancel()
 	outcomes, err := s.commitTx(ctx, batch)
 	if err == nil {
 		for i, r := range batch {
 			r.done <- ingestResult{outcome: outcomes[i]}
+			queued = queued || outcomes[i] == Queued
 		}
-		return
+		return queued
 	}
 	if len(batch) == 1 {
 		batch[0].done <- ingestResult{err: err}
-		return
+		return false
 	}
 	s.log.Warn("store: group commit failed; committing one by one", "batch", len(batch), "err", err)
 	for _, r := range batch {
-		s.commit([]*ingestRequest{r})
+		if s.commit([]*ingestRequest{r}) {
+			queued = true
+		}
 	}
+	return queued
 }
 
 func (s *Store) commitTx(ctx context.Context, batch []*ingestRequest) ([]Outcome, error) {
@@ -129,7 +152,7 @@ func (s *Store) commitTx(ctx context.Context, batch []*ingestRequest) ([]Outcome
 		return nil, err
 	}
 	outcomes := make([]Outcome, len(batch))
-	var jobs []river.InsertManyParams
+	var queued []*ingestRequest
 	for i, r := range batch {
 		in := r.in
 		switch {
@@ -139,19 +162,25 @@ func (s *Store) commitTx(ctx context.Context, batch []*ingestRequest) ([]Outcome
 			outcomes[i] = Ignored
 		default:
 			outcomes[i] = Queued
-			opts := s.insertOpts()
-			if s.opts.OrderWindow > 0 {
-				// Not before the order window has passed (see claimObject):
-				// fetched earlier, the job would only be snoozed.
-				opts.ScheduledAt = time.UnixMicro(r.at).Add(s.opts.OrderWindow)
-			}
-			jobs = append(jobs, river.InsertManyParams{Args: DispatchArgs{EventID: in.ID}, InsertOpts: opts})
+			queued = append(queued, r)
 		}
 		// The same id twice in one batch: the first delivery wins.
 		delete(inserted, in.ID)
 	}
-	if len(jobs) > 0 {
-		if err := s.insertJobs(ctx, t, jobs); err != nil {
+	if len(queued) > 0 {
+		// With one process owning the database, the jobs go through the
+		// outbox (feed.go) and the acknowledgement waits for no River work.
+		// Replicas sharing PostgreSQL insert them here, in the same commit.
+		if s.drv.exclusive() {
+			err = s.insertOutbox(ctx, t, queued)
+		} else {
+			jobs := make([]river.InsertManyParams, len(queued))
+			for i, r := range queued {
+				jobs[i] = s.dispatchJob(r.in.ID, s.due(r.at))
+			}
+			err = s.insertJobs(ctx, t, jobs)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -230,4 +259,18 @@ func (s *Store) insertJobs(ctx context.Context, t tx, jobs []river.InsertManyPar
 
 func (s *Store) insertOpts() *river.InsertOpts {
 	return &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}
+}
+
+// due is when an event received at receivedAt (unix microseconds) may first
+// run: once its order window has passed (see claimObject).
+func (s *Store) due(receivedAt int64) time.Time {
+	return time.UnixMicro(receivedAt).Add(s.opts.OrderWindow)
+}
+
+// dispatchJob is the job that dispatches an event, not before due: fetched
+// earlier, it would only be snoozed.
+func (s *Store) dispatchJob(eventID string, due time.Time) river.InsertManyParams {
+	opts := s.insertOpts()
+	opts.ScheduledAt = due
+	return river.InsertManyParams{Args: DispatchArgs{EventID: eventID}, InsertOpts: opts}
 }

@@ -8,6 +8,8 @@ import (
 // sqliteMigrations and postgresMigrations are agenthook's own schema
 // changes, applied in order once each, after River's own tables. The two
 // lists say the same thing in each database's types; keep them in step.
+// The one exception is SQLite's outbox (feed.go), which PostgreSQL does not
+// use.
 var sqliteMigrations = []string{
 	// 1: events and their journal.
 	`CREATE TABLE agenthook_event (
@@ -41,6 +43,13 @@ var sqliteMigrations = []string{
 		order_key TEXT PRIMARY KEY,
 		event_id  TEXT NOT NULL,
 		taken_at  BIGINT NOT NULL
+	);`,
+	// 3: the outbox: events stored and acknowledged whose dispatch job River
+	// does not hold yet (feed.go). due is when the job may first run.
+	`CREATE TABLE agenthook_outbox (
+		seq      INTEGER PRIMARY KEY,
+		event_id TEXT NOT NULL,
+		due      INTEGER NOT NULL
 	);`,
 }
 

@@ -58,6 +58,20 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// waitJob waits for the event's dispatch job and returns it.
+func waitJob(t testing.TB, s *store.Store, id string) *rivertype.JobRow {
+	t.Helper()
+	var job *rivertype.JobRow
+	waitFor(t, "the job of "+id, func() bool {
+		var err error
+		if job, err = s.Job(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		return job != nil
+	})
+	return job
+}
+
 func status(t testing.TB, s *store.Store, id string) store.Status {
 	t.Helper()
 	ev, err := s.Event(context.Background(), id)
@@ -96,6 +110,7 @@ func testDedupeConcurrentDeliveries(t *testing.T, loc string) {
 	if queued.Load() != 1 || dup.Load() != n-1 {
 		t.Fatalf("queued=%d duplicate=%d, want 1 and %d", queued.Load(), dup.Load(), n-1)
 	}
+	storetest.WaitFed(t, s)
 	jobs, err := s.CountJobs(ctx, "evt_same")
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +138,7 @@ func testIgnoredIsStoredWithoutJob(t *testing.T, loc string) {
 	if ev.Status != store.StatusIgnored || string(ev.Payload) != string(in.Payload) {
 		t.Fatalf("stored %+v", ev)
 	}
+	storetest.WaitFed(t, s)
 	if n, _ := s.CountJobs(ctx, "evt_ignored"); n != 0 {
 		t.Fatalf("ignored event has %d jobs", n)
 	}
@@ -433,10 +449,7 @@ func testOrderWindowDelaysTheFetch(t *testing.T, loc string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := s.Job(ctx, "evt_window")
-	if err != nil || job == nil {
-		t.Fatalf("job of evt_window: %v, %v", job, err)
-	}
+	job := waitJob(t, s, "evt_window")
 	// Available (not scheduled, which waits for River's scheduler), and due
 	// when the window ends (River keeps milliseconds).
 	if job.State != rivertype.JobStateAvailable {
@@ -458,9 +471,7 @@ func testOrderWindowDelaysTheFetch(t *testing.T, loc string) {
 	if early := ev.ReceivedAt.Add(window).Sub(at); early > 0 {
 		t.Fatalf("ran %s before its order window ended", early)
 	}
-	if job, err = s.Job(ctx, "evt_window"); err != nil || job == nil {
-		t.Fatalf("job of evt_window: %v, %v", job, err)
-	}
+	job = waitJob(t, s, "evt_window")
 	if snoozes := gjson.GetBytes(job.Metadata, "snoozes").Int(); snoozes != 0 {
 		t.Fatalf("the job was fetched and snoozed %d times before its window ended; want it fetched once, when due", snoozes)
 	}

@@ -63,3 +63,29 @@ func Postgres(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// Outboxer is the part of *store.Store WaitFed needs.
+type Outboxer interface {
+	Outbox(ctx context.Context) (int, error)
+}
+
+// WaitFed waits until every acknowledged event has its dispatch job: on
+// SQLite the jobs reach River from the outbox a moment after the
+// acknowledgement (see store/feed.go).
+func WaitFed(t testing.TB, st Outboxer) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := st.Outbox(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still wait in the outbox for their jobs", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
