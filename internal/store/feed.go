@@ -22,8 +22,8 @@ import (
 //
 //   - whenever intake has been quiet for feedIdle, as fast as it can;
 //   - while intake is busy, only to keep River stocked: when fewer than
-//     half of stockTarget dispatch jobs are available or running, it tops
-//     them up. The events behind wait in the outbox, with status queued.
+//     half of stockTarget jobs are running or due, it tops them up. The
+//     events behind wait in the outbox, with status queued.
 //
 // A row leaves the outbox in the transaction that inserts its job, so each
 // event gets exactly one job, and what a crash leaves behind is fed after
@@ -45,9 +45,8 @@ const (
 	feedCheck = 50 * time.Millisecond
 )
 
-// stockTarget is how many dispatch jobs River should hold, available or
-// running, while intake is busy: enough for every worker, and the next
-// round.
+// stockTarget is how many jobs River should hold running or due while
+// intake is busy: enough for every worker, and the next round.
 func (s *Store) stockTarget() int { return max(64, 4*s.opts.Workers) }
 
 // insertOutbox writes the batch's outbox rows, in the group commit's
@@ -115,16 +114,26 @@ func (s *Store) feed(ctx context.Context, n int) (int, error) {
 	return len(jobs), nil
 }
 
-// stock counts River's dispatch jobs that are available or running, up to
-// limit (so the count costs little however long the queue).
+// stock counts River's jobs that are running or due to run now, up to limit
+// for each (so the count costs little however long the queue). A job still
+// inside its order window, or snoozed behind an older event about its
+// object, does not count: a burst about one object must not fill the stock
+// and hold every other object's events in the outbox.
+//
+// The SQL is SQLite's (the outbox is SQLite's): River keeps scheduled_at
+// as text in datetime('now', 'subsec')'s format, and the query follows its
+// fetching index (state, queue, priority, scheduled_at).
 func (s *Store) stock(ctx context.Context, limit int) (int, error) {
-	var n int
-	err := s.drv.reader().queryRow(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM river_job
-		WHERE state IN ('available', 'running') AND kind = ? LIMIT ?) j`), DispatchArgs{}.Kind(), limit).Scan(&n)
+	var running, due int
+	err := s.drv.reader().queryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM river_job WHERE state = 'running' LIMIT ?)),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM river_job WHERE state = 'available' AND queue = ? AND priority = ?
+			AND scheduled_at <= datetime('now', 'subsec') LIMIT ?))`,
+		limit, river.QueueDefault, river.PriorityDefault, limit).Scan(&running, &due)
 	if err != nil {
 		return 0, fmt.Errorf("store: count queued jobs: %w", err)
 	}
-	return n, nil
+	return running + due, nil
 }
 
 // Outbox returns how many acknowledged events wait in the outbox for their
