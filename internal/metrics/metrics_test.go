@@ -181,6 +181,9 @@ agenthook_events{status="ignored"} 1
 agenthook_events{status="queued"} 2
 agenthook_events{status="retrying"} 0
 agenthook_events{status="running"} 0
+# HELP agenthook_outbox_events Acknowledged events waiting in the SQLite outbox for their queue job, at scrape time.
+# TYPE agenthook_outbox_events gauge
+agenthook_outbox_events 0
 # HELP agenthook_queue_jobs Queue (River) jobs by state, at scrape time.
 # TYPE agenthook_queue_jobs gauge
 agenthook_queue_jobs{state="available"} 2
@@ -196,7 +199,7 @@ agenthook_queue_jobs{state="scheduled"} 0
 agenthook_store_up 1
 `
 	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want),
-		"agenthook_awaiting_approvals", "agenthook_events", "agenthook_queue_jobs", "agenthook_store_up"); err != nil {
+		"agenthook_awaiting_approvals", "agenthook_events", "agenthook_outbox_events", "agenthook_queue_jobs", "agenthook_store_up"); err != nil {
 		t.Error(err)
 	}
 }

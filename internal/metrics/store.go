@@ -37,7 +37,14 @@ type storeCollector struct {
 	jobs     *prometheus.Desc
 	events   *prometheus.Desc
 	awaiting *prometheus.Desc
+	outbox   *prometheus.Desc
 	up       *prometheus.Desc
+}
+
+// outboxSource is a Source that also counts the events waiting in SQLite's
+// outbox for their queue job (*store.Store does).
+type outboxSource interface {
+	Outbox(ctx context.Context) (int, error)
 }
 
 func newStoreCollector(src Source, timeout time.Duration) *storeCollector {
@@ -47,6 +54,7 @@ func newStoreCollector(src Source, timeout time.Duration) *storeCollector {
 		jobs:     prometheus.NewDesc("agenthook_queue_jobs", "Queue (River) jobs by state, at scrape time.", []string{"state"}, nil),
 		events:   prometheus.NewDesc("agenthook_events", "Stored events by status, at scrape time.", []string{"status"}, nil),
 		awaiting: prometheus.NewDesc("agenthook_awaiting_approvals", "Events waiting for a person's approval, at scrape time.", nil, nil),
+		outbox:   prometheus.NewDesc("agenthook_outbox_events", "Acknowledged events waiting in the SQLite outbox for their queue job, at scrape time.", nil, nil),
 		up:       prometheus.NewDesc("agenthook_store_up", "1 if the scrape-time store query succeeded, 0 if it failed or timed out.", nil, nil),
 	}
 }
@@ -55,6 +63,9 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.jobs
 	ch <- c.events
 	ch <- c.awaiting
+	if _, ok := c.src.(outboxSource); ok {
+		ch <- c.outbox
+	}
 	ch <- c.up
 }
 
@@ -70,6 +81,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauges(ch, c.jobs, jobStates, jobs)
 	gauges(ch, c.events, eventStatuses, events)
 	ch <- prometheus.MustNewConstMetric(c.awaiting, prometheus.GaugeValue, float64(events[StatusAwaitingApproval]))
+	if o, ok := c.src.(outboxSource); ok {
+		if n, err := o.Outbox(ctx); err == nil {
+			ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(n))
+		}
+	}
 }
 
 // gauges exports one gauge per known label value (0 when absent from
