@@ -190,7 +190,7 @@ func (f *feeder) busy() {
 	if have >= target/2 {
 		return
 	}
-	f.run(target - have)
+	f.run(min(target-have, feedChunk))
 }
 
 // idle is called when intake has been quiet for feedIdle: it feeds one
