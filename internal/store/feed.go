@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -52,24 +51,16 @@ func (s *Store) stockTarget() int { return max(64, 4*s.opts.Workers) }
 // insertOutbox writes the batch's outbox rows, in the group commit's
 // transaction.
 func (s *Store) insertOutbox(ctx context.Context, t tx, queued []*ingestRequest) error {
-	for rest := queued; len(rest) > 0; {
-		n := s.drv.rowsPerInsert(len(rest))
-		var q strings.Builder
-		q.WriteString(`INSERT INTO agenthook_outbox (event_id, due) VALUES `)
-		args := make([]any, 0, 2*n)
-		for i, r := range rest[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?)")
+	return s.inParts(queued, func(part []*ingestRequest) error {
+		args := make([]any, 0, 2*len(part))
+		for _, r := range part {
 			args = append(args, r.in.ID, s.due(r.at).UnixMicro())
 		}
-		if _, err := t.exec(ctx, s.q(q.String()), args...); err != nil {
+		if _, err := t.exec(ctx, s.q(multiInsert(`agenthook_outbox (event_id, due)`, len(part), 2)), args...); err != nil {
 			return fmt.Errorf("store: insert outbox: %w", err)
 		}
-		rest = rest[n:]
-	}
-	return nil
+		return nil
+	})
 }
 
 // feed moves up to n events, oldest first, from the outbox into River, in

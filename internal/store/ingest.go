@@ -196,26 +196,17 @@ func (s *Store) commitTx(ctx context.Context, batch []*ingestRequest) ([]Outcome
 // repeated in the batch, is inserted once.
 func (s *Store) insertEvents(ctx context.Context, t tx, batch []*ingestRequest) (map[string]bool, error) {
 	inserted := make(map[string]bool, len(batch))
-	for rest := batch; len(rest) > 0; {
-		n := s.drv.rowsPerInsert(len(rest))
-		if err := s.insertEventRows(ctx, t, rest[:n], inserted); err != nil {
-			return nil, err
-		}
-		rest = rest[n:]
+	err := s.inParts(batch, func(part []*ingestRequest) error { return s.insertEventRows(ctx, t, part, inserted) })
+	if err != nil {
+		return nil, err
 	}
 	return inserted, nil
 }
 
 func (s *Store) insertEventRows(ctx context.Context, t tx, batch []*ingestRequest, inserted map[string]bool) error {
 	const cols = 10
-	var q strings.Builder
-	q.WriteString(`INSERT INTO agenthook_event (id, type, created, livemode, received_at, route, status, updated_at, payload, order_key) VALUES `)
 	args := make([]any, 0, len(batch)*cols)
-	for i, r := range batch {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	for _, r := range batch {
 		in := r.in
 		status := StatusQueued
 		if in.Route == "" {
@@ -223,8 +214,9 @@ func (s *Store) insertEventRows(ctx context.Context, t tx, batch []*ingestReques
 		}
 		args = append(args, in.ID, in.Type, in.Created, in.Livemode, r.at, in.Route, string(status), r.at, in.Payload, in.OrderKey)
 	}
-	q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
-	rows, err := t.query(ctx, s.q(q.String()), args...)
+	q := multiInsert(`agenthook_event (id, type, created, livemode, received_at, route, status, updated_at, payload, order_key)`, len(batch), cols) +
+		` ON CONFLICT (id) DO NOTHING RETURNING id`
+	rows, err := t.query(ctx, s.q(q), args...)
 	if err != nil {
 		return fmt.Errorf("store: insert events: %w", err)
 	}
@@ -240,6 +232,35 @@ func (s *Store) insertEventRows(ctx context.Context, t tx, batch []*ingestReques
 		return fmt.Errorf("store: insert events: %w", err)
 	}
 	return nil
+}
+
+// inParts calls insert with the batch in parts of the driver's
+// rowsPerInsert rows.
+func (s *Store) inParts(batch []*ingestRequest, insert func(part []*ingestRequest) error) error {
+	for rest := batch; len(rest) > 0; {
+		n := s.drv.rowsPerInsert(len(rest))
+		if err := insert(rest[:n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
+// multiInsert is "INSERT INTO into VALUES (?, …), (?, …)": rows rows of
+// cols placeholders each.
+func multiInsert(into string, rows, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	var q strings.Builder
+	q.Grow(len(into) + 20 + rows*(len(row)+2))
+	q.WriteString("INSERT INTO " + into + " VALUES ")
+	for i := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row)
+	}
+	return q.String()
 }
 
 // insertJobs inserts the dispatch jobs of a batch in tx. It uses River's
