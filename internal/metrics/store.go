@@ -1,12 +1,12 @@
 package metrics
 
 import (
-	"github.com/agenthook/agenthook/internal/store"
-
 	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agenthook/agenthook/internal/store"
 )
 
 // The states River's jobs and agenthook's events can be in. They are always
