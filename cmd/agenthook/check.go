@@ -33,6 +33,10 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := routes.Print(stdout); err != nil {
 		return err
 	}
+	fmt.Fprintln(stdout)
+	if err := routes.PrintRequests(stdout, cfg.Agent.Provider, cfg.Agent.Model); err != nil {
+		return err
+	}
 	if len(cfg.Stripe.WebhookSecrets) == 0 {
 		fmt.Fprintln(stdout, "\nwarning: no webhook secret: serve will refuse to start until STRIPE_WEBHOOK_SECRET (or stripe.webhook_secrets) is set")
 	}

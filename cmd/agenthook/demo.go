@@ -17,7 +17,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agenthook/agenthook/internal/journal"
 	"github.com/agenthook/agenthook/internal/route"
+	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 	"github.com/agenthook/agenthook/internal/tool"
 )
@@ -124,8 +126,8 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	printDemo(stdout, events)
 	fmt.Fprintf(stdout, "\ntool service received %d signed calls\n", tools.calls.Load())
 	for _, ev := range events {
-		if ev.Status == "dead" {
-			return fmt.Errorf("demo: %s (%s) went dead: %s", ev.ID, ev.Type, ev.LastError)
+		if ev.Status == store.StatusDead || ev.Status == store.StatusNoDecision {
+			return fmt.Errorf("demo: %s (%s) ended %s: %s", ev.ID, ev.Type, ev.Status, ev.LastError)
 		}
 	}
 	return nil
@@ -254,19 +256,13 @@ func waitReady(ctx context.Context, base string, served <-chan error) error {
 	}
 }
 
+// demoEvent is an event as GET /api/events/{id} answers it.
 type demoEvent struct {
-	ID        string `json:"id"`
-	Type      string `json:"type"`
-	Route     string `json:"route"`
-	Status    string `json:"status"`
-	LastError string `json:"last_error"`
-	Steps     []struct {
-		Kind string          `json:"kind"`
-		Data json.RawMessage `json:"data"`
-	} `json:"steps"`
+	store.Event
+	Totals store.Totals `json:"totals"`
 }
 
-var finished = []string{"done", "dead", "ignored", "filtered"}
+var finished = []store.Status{store.StatusDone, store.StatusDead, store.StatusIgnored, store.StatusFiltered, store.StatusNoDecision}
 
 func waitFinished(ctx context.Context, base, id string) (demoEvent, error) {
 	tick := time.NewTicker(25 * time.Millisecond)
@@ -291,39 +287,30 @@ func waitFinished(ctx context.Context, base, id string) (demoEvent, error) {
 
 func printDemo(w io.Writer, events []demoEvent) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EVENT\tROUTE\tTOOL CALL\tRESULT\tSTATUS\tTOKENS in/out")
+	fmt.Fprintln(tw, "EVENT\tROUTE\tTOOL CALL\tRESULT\tSTATUS\tTOKENS in/out (thinking)")
 	for _, ev := range events {
 		call, result := "-", "-"
-		var in, out int64
-		for _, s := range ev.Steps {
-			var d struct {
-				Tool         string          `json:"tool"`
-				Input        json.RawMessage `json:"input"`
-				Result       string          `json:"result"`
-				IsError      bool            `json:"is_error"`
-				InputTokens  int64           `json:"input_tokens"`
-				OutputTokens int64           `json:"output_tokens"`
+		for _, e := range ev.Entries() {
+			if e.Kind != journal.KindToolCall || call != "-" {
+				continue
 			}
-			json.Unmarshal(s.Data, &d)
-			switch s.Kind {
-			case "model_request":
-				in += d.InputTokens
-				out += d.OutputTokens
-			case "tool_call":
-				if call == "-" {
-					call = d.Tool + " " + route.Abbreviate(string(d.Input), 60)
-					result = route.Abbreviate(d.Result, 40)
-					if d.IsError {
-						result = "error: " + result
-					}
-				}
+			step, err := journal.Decode(e)
+			if err != nil {
+				continue
+			}
+			d := step.(*journal.ToolCall)
+			call = d.Tool + " " + route.Abbreviate(string(d.Input), 60)
+			result = route.Abbreviate(d.Result, 40)
+			if d.IsError {
+				result = "error: " + result
 			}
 		}
-		route := ev.Route
-		if route == "" {
-			route = "-"
+		rt := ev.Route
+		if rt == "" {
+			rt = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\n", ev.Type, route, call, result, ev.Status, in, out)
+		t := ev.Totals
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d (%d)\n", ev.Type, rt, call, result, ev.Status, t.TokensIn, t.TokensOut, t.ThinkingTokens)
 	}
 	tw.Flush()
 }

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agenthook/agenthook/internal/journal"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
 )
@@ -126,8 +127,8 @@ func printTimeline(w io.Writer, ev *eventDetail) error {
 	fmt.Fprintf(tw, "  received\t%s (created %s, %s)\n", ev.ReceivedAt.UTC().Format("2006-01-02 15:04:05.000 MST"),
 		time.Unix(ev.Created, 0).UTC().Format("2006-01-02 15:04:05 MST"), mode)
 	t := ev.Totals
-	fmt.Fprintf(tw, "  model\t%s: %d tokens in, %d out, cache read %d, cache write %d; %s\n", plural(t.ModelRequests, "request"),
-		t.TokensIn, t.TokensOut, t.CacheRead, t.CacheWrite, time.Duration(t.ModelLatencyMS)*time.Millisecond)
+	fmt.Fprintf(tw, "  model\t%s: %d tokens in, %d out (thinking %d), cache read %d, cache write %d; %s\n", plural(t.ModelRequests, "request"),
+		t.TokensIn, t.TokensOut, t.ThinkingTokens, t.CacheRead, t.CacheWrite, time.Duration(t.ModelLatencyMS)*time.Millisecond)
 	if ev.LastError != "" {
 		fmt.Fprintf(tw, "  last error\t%s\n", ev.LastError)
 	}
@@ -149,102 +150,104 @@ func printTimeline(w io.Writer, ev *eventDetail) error {
 	return tw.Flush()
 }
 
-// describeStep turns one journal step into a short name and one line.
+// describeStep turns one journal step into a short name and one line. It
+// never shows a thinking block's content or signature: only that the model
+// thought, and how many tokens it took.
 func describeStep(kind string, data json.RawMessage) (string, string) {
-	var d struct {
-		Round        int             `json:"round"`
-		Model        string          `json:"model"`
-		InputTokens  int64           `json:"input_tokens"`
-		OutputTokens int64           `json:"output_tokens"`
-		CacheRead    int64           `json:"cache_read_input_tokens"`
-		CacheWrite   int64           `json:"cache_creation_input_tokens"`
-		LatencyMS    int64           `json:"latency_ms"`
-		Error        string          `json:"error"`
-		StopReason   string          `json:"stop_reason"`
-		Content      []contentBlock  `json:"content"`
-		Tool         string          `json:"tool"`
-		Input        json.RawMessage `json:"input"`
-		Executed     bool            `json:"executed"`
-		Result       string          `json:"result"`
-		IsError      bool            `json:"is_error"`
-		Retryable    *bool           `json:"retryable"`
-		StatusCode   int             `json:"status_code"`
-		Stop         string          `json:"stop"`
-		Rounds       int             `json:"rounds"`
-		Usage        struct {
-			InputTokens  int64 `json:"input_tokens"`
-			OutputTokens int64 `json:"output_tokens"`
-		} `json:"usage"`
-		Route          string `json:"route"`
-		When           string `json:"when"`
-		PreviousStatus string `json:"previous_status"`
-	}
-	if json.Unmarshal(data, &d) != nil {
+	step, err := journal.Decode(journal.Entry{Kind: kind, Data: data})
+	if err != nil {
 		return kind, route.Abbreviate(string(data), 120)
 	}
-	switch kind {
-	case "model_request":
-		s := fmt.Sprintf("round %d, %s: %d in, %d out, cache read %d, write %d, %dms", d.Round, orDash(d.Model),
-			d.InputTokens, d.OutputTokens, d.CacheRead, d.CacheWrite, d.LatencyMS)
+	switch d := step.(type) {
+	case *journal.ModelRequest:
 		if d.Error != "" {
-			s = fmt.Sprintf("round %d, %s: failed after %dms: %s", d.Round, orDash(d.Model), d.LatencyMS, d.Error)
+			return "model", fmt.Sprintf("round %d, %s: failed after %dms: %s", d.Round, orDash(d.Model), d.LatencyMS, d.Error)
+		}
+		s := fmt.Sprintf("round %d, %s: %d in, %d out, cache read %d, write %d, %dms", d.Round, orDash(d.Model),
+			d.InputTokens, d.OutputTokens, d.CacheReadInputTokens, d.CacheCreationInputTokens, d.LatencyMS)
+		if d.ThinkingTokens > 0 {
+			s += fmt.Sprintf("; thinking %d of the %d out", d.ThinkingTokens, d.OutputTokens)
+		}
+		if d.Effort != "" {
+			s += ", effort " + d.Effort
 		}
 		return "model", s
-	case "decision":
+	case *journal.Decision:
 		var parts []string
+		if d.Thinking > 0 {
+			parts = append(parts, fmt.Sprintf("thought (%s, not shown)", plural(d.Thinking, "block")))
+		}
 		for _, b := range d.Content {
 			switch b.Type {
-			case "tool_use":
+			case journal.ToolUseBlock:
 				parts = append(parts, b.Name+" "+route.Abbreviate(string(b.Input), 80))
-			case "text":
+			case journal.TextBlock:
 				if t := route.Abbreviate(b.Text, 80); t != "" {
 					parts = append(parts, fmt.Sprintf("says %q", t))
 				}
 			}
 		}
-		if len(parts) == 0 {
+		if len(journal.ToolUses(d.Content)) == 0 {
 			parts = append(parts, "no tool call")
 		}
 		return "decision", fmt.Sprintf("round %d: %s (stop %s)", d.Round, strings.Join(parts, "; "), orDash(d.StopReason))
-	case "tool_call":
+	case *journal.Corrective:
+		return "corrective", fmt.Sprintf("after round %d: asked again for a tool call", d.Round)
+	case *journal.ToolCall:
 		how := "recorded only"
-		if d.Executed {
+		switch {
+		case d.Invalid:
+			how = "invalid input, not run"
+		case d.Executed:
 			how = fmt.Sprintf("ran in %dms", d.LatencyMS)
 		}
-		if d.IsError {
+		if d.IsError && !d.Invalid {
 			how += ", error"
 		}
 		return "tool", fmt.Sprintf("%s %s → %s (%s)", d.Tool, route.Abbreviate(string(d.Input), 60), route.Abbreviate(d.Result, 80), how)
-	case "outcome":
-		return "outcome", fmt.Sprintf("%s after %s: %d in, %d out", d.Stop, plural(d.Rounds, "round"), d.Usage.InputTokens, d.Usage.OutputTokens)
-	case "error":
+	case *journal.ApprovalRequested:
+		return "approval", fmt.Sprintf("%s %s waits for an operator", d.Tool, route.Abbreviate(string(d.Input), 60))
+	case *journal.Approval:
+		verb := "denied"
+		if d.Approved {
+			verb = "approved"
+		}
+		s := fmt.Sprintf("%s %s by %s", d.ToolUseID, verb, orDash(d.By))
+		if d.Reason != "" {
+			s += ": " + d.Reason
+		}
+		return "approval", route.Abbreviate(s, 160)
+	case *journal.Outcome:
+		s := fmt.Sprintf("%s after %s: %d in, %d out", d.Stop, plural(d.Rounds, "round"), d.Usage.InputTokens, d.Usage.OutputTokens)
+		if d.Usage.ThinkingTokens > 0 {
+			s += fmt.Sprintf(" (thinking %d)", d.Usage.ThinkingTokens)
+		}
+		if d.Corrective {
+			s += ", after a corrective round"
+		}
+		return "outcome", s
+	case *journal.Error:
 		s := d.Error
 		if d.StatusCode != 0 {
 			s = fmt.Sprintf("%d: %s", d.StatusCode, s)
 		}
-		if d.Retryable != nil && *d.Retryable {
+		if d.Retryable {
 			s += " (will retry)"
-		} else if d.Retryable != nil {
+		} else {
 			s += " (permanent)"
 		}
 		return "error", route.Abbreviate(s, 160)
-	case "filtered":
-		s := fmt.Sprintf("route %s: when %s is false", d.Route, d.When)
+	case *journal.Filtered:
 		if d.Error != "" {
-			s = fmt.Sprintf("route %s: when %s failed: %s", d.Route, d.When, d.Error)
+			return "filtered", fmt.Sprintf("route %s: when %s failed: %s", d.Route, d.When, d.Error)
 		}
-		return "filtered", s
-	case "replay":
+		return "filtered", fmt.Sprintf("route %s: when %s is false", d.Route, d.When)
+	case *journal.Replay:
 		return "replay", fmt.Sprintf("was %s; route %s", d.PreviousStatus, orDash(d.Route))
+	case *journal.Interrupted:
+		return "interrupted", route.Abbreviate(d.Error, 160)
 	}
 	return kind, route.Abbreviate(string(data), 120)
-}
-
-type contentBlock struct {
-	Type  string          `json:"type"`
-	Text  string          `json:"text"`
-	Name  string          `json:"name"`
-	Input json.RawMessage `json:"input"`
 }
 
 func plural(n int, word string) string {

@@ -90,7 +90,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Approval:       cfg.NeedsApproval,
 		Model:          cfg.Agent.Model,
 		System:         cfg.Agent.System,
-		MaxTokens:      cfg.Agent.MaxTokens,
 		MaxSteps:       cfg.Agent.MaxSteps,
 		MaxPromptBytes: cfg.Agent.MaxPromptBytes,
 		Log:            log,
@@ -212,6 +211,7 @@ func newModelProvider(cfg *config.Config, getenv func(string) string, log *slog.
 			APIKey:  cmp.Or(a.APIKey, getenv("OPENAI_API_KEY")),
 			BaseURL: cmp.Or(a.BaseURL, getenv("OPENAI_BASE_URL")),
 			Timeout: a.Timeout.D(),
+			API:     a.API,
 		}), nil
 	case "http":
 		if cfg.ToolSecret == "" {

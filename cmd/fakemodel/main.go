@@ -1,6 +1,16 @@
 // Command fakemodel serves a fake Anthropic Messages API for load runs and
 // local experiments: every request is answered, after --delay, with a call to
-// the first tool offered. Point agenthook at it with ANTHROPIC_BASE_URL.
+// the first tool offered, or with end_turn when it feeds tool results back.
+// Point agenthook at it with ANTHROPIC_BASE_URL.
+//
+// It keeps the Messages API's documented contract for the Claude models it
+// knows (internal/modeltest): a request the real API refuses (forced tool
+// choice on a 5.5-class model, a thinking type or effort the model does not
+// take, a strict schema outside the supported subset, a thinking block
+// dropped, edited or replayed under another conversation) is answered at
+// once with the documented 400, printed to stderr (the first 20) and
+// counted. Thinking blocks are signed with a fixed key, so a conversation
+// stays valid across restarts of the fake.
 //
 //	go run ./cmd/fakemodel --addr 127.0.0.1:9100 --delay 800ms
 //
@@ -12,7 +22,9 @@
 // the bucket is full again), so a client can learn the limit.
 //
 // GET /stats answers the counters as JSON ({"requests", "ok", "refused",
-// "first", "last"}); they are also printed when the process stops.
+// "invalid", "first", "last"}: refused counts rate-limited requests, invalid
+// the requests refused as the real API would); they are also printed when
+// the process stops.
 package main
 
 import (
@@ -28,6 +40,7 @@ import (
 	"os/signal"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,7 +63,14 @@ func run() error {
 	f := modeltest.NewFake()
 	f.KeepRequests = false
 	f.Then = modeltest.Reply{Delay: *delay}
+	var logged atomic.Int64
+	f.OnRefusal = func(r modeltest.Refusal) {
+		if logged.Add(1) <= 20 {
+			fmt.Fprintf(os.Stderr, "fakemodel: refused %s (%s): %d %s: %s\n", r.RequestID, r.Model, r.Status, r.Type, r.Message)
+		}
+	}
 	h := newLimited(f, *rpm, *burst)
+	h.invalid = f.RefusalCount
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -77,6 +97,8 @@ type limited struct {
 	next  http.Handler
 	rate  float64 // requests per second; 0 means no limit
 	burst int
+	// invalid counts the requests next refused as the real API would.
+	invalid func() int
 
 	mu      sync.Mutex
 	level   float64 // requests available
@@ -88,6 +110,7 @@ type stats struct {
 	Requests int64     `json:"requests"`
 	OK       int64     `json:"ok"`
 	Refused  int64     `json:"refused"`
+	Invalid  int64     `json:"invalid"`
 	First    time.Time `json:"first"`
 	Last     time.Time `json:"last"`
 }
@@ -108,8 +131,12 @@ func newLimited(next http.Handler, rpm, burst int) *limited {
 
 func (l *limited) snapshot() stats {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.stats
+	st := l.stats
+	l.mu.Unlock()
+	if l.invalid != nil {
+		st.Invalid = int64(l.invalid())
+	}
+	return st
 }
 
 func (l *limited) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -150,6 +177,7 @@ func (l *limited) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		l.stats.Refused++
 	}
+	n := l.stats.Refused
 	l.mu.Unlock()
 
 	if l.rate > 0 {
@@ -163,8 +191,12 @@ func (l *limited) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("retry-after", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		h.Set("Content-Type", "application/json")
+		// The documented error shape, with a request_id as every error has.
+		// https://platform.claude.com/docs/en/api/errors#error-shapes
+		id := fmt.Sprintf("req_fake_limited_%d", n)
+		h.Set("request-id", id)
 		w.WriteHeader(http.StatusTooManyRequests)
-		io.WriteString(w, `{"type":"error","error":{"type":"rate_limit_error","message":"fake: number of requests has exceeded your per-minute rate limit"}}`)
+		io.WriteString(w, `{"type":"error","error":{"type":"rate_limit_error","message":"fake: number of requests has exceeded your per-minute rate limit"},"request_id":"`+id+`"}`)
 		return
 	}
 	l.next.ServeHTTP(w, r)

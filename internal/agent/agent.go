@@ -12,8 +12,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/agenthook/agenthook/internal/journal"
 )
 
 // Tool is a tool the model may call.
@@ -24,44 +25,34 @@ type Tool struct {
 	// InputFrom maps input fields to CEL expressions over the event; only
 	// the offline provider uses it.
 	InputFrom map[string]string
+	// Strict asks the provider to make the model's input match InputSchema
+	// exactly (Anthropic's and OpenAI's strict tool use). Set only where the
+	// schema is one strict mode accepts.
+	Strict bool
+	// Check validates an input against InputSchema before anything runs;
+	// nil checks nothing. Its error names the field and goes to the model.
+	Check func(input json.RawMessage) error `json:"-"`
 }
 
-// Role is who wrote a message.
-type Role string
-
-const (
-	User      Role = "user"
-	Assistant Role = "assistant"
+// The conversation's types live in package journal, which stores them:
+// every reader of the journal decodes the one shape the loop writes.
+type (
+	Role    = journal.Role
+	Block   = journal.Block
+	Message = journal.Message
+	Usage   = journal.Usage
 )
 
-// Block kinds.
 const (
-	TextBlock       = "text"
-	ToolUseBlock    = "tool_use"
-	ToolResultBlock = "tool_result"
+	User      = journal.User
+	Assistant = journal.Assistant
+
+	TextBlock             = journal.TextBlock
+	ToolUseBlock          = journal.ToolUseBlock
+	ToolResultBlock       = journal.ToolResultBlock
+	ThinkingBlock         = journal.ThinkingBlock
+	RedactedThinkingBlock = journal.RedactedThinkingBlock
 )
-
-// Block is one piece of a message, in a provider-neutral form that is also
-// what the journal stores: a retried event rebuilds its conversation from
-// these.
-type Block struct {
-	Type string `json:"type"` // text, tool_use or tool_result
-	Text string `json:"text,omitempty"`
-	// tool_use
-	ID    string          `json:"id,omitempty"`
-	Name  string          `json:"name,omitempty"`
-	Input json.RawMessage `json:"input,omitempty"`
-	// tool_result
-	ToolUseID string `json:"tool_use_id,omitempty"`
-	Content   string `json:"content,omitempty"`
-	IsError   bool   `json:"is_error,omitempty"`
-}
-
-// Message is one turn of the conversation.
-type Message struct {
-	Role    Role    `json:"role"`
-	Content []Block `json:"content"`
-}
 
 // Choice says whether and which tool the model must call.
 type Choice struct {
@@ -84,7 +75,8 @@ type Event struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
-// Request is one model round: the whole conversation so far.
+// Request is one model round: the whole conversation so far. Choice is the
+// tool choice of the first round; later rounds are auto.
 type Request struct {
 	Model     string
 	System    string
@@ -92,22 +84,30 @@ type Request struct {
 	Tools     []Tool
 	Choice    Choice
 	MaxTokens int
-	Event     Event
+	// Effort is the reasoning effort to ask for ("low" … "max"); empty sends
+	// none and leaves the API's default.
+	Effort string
+	// Thinking is the thinking mode to ask for ("adaptive", "between_tools",
+	// "disabled", "enabled"); empty sends none and leaves the API's default.
+	Thinking string
+	Event    Event
 }
 
-// Usage is what a request cost, in tokens.
-type Usage struct {
-	InputTokens              int64 `json:"input_tokens"`
-	OutputTokens             int64 `json:"output_tokens"`
-	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
-	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
-}
-
-// Stop reasons, normalised across providers.
+// Stop reasons, normalised across providers: Anthropic's names, which the
+// other providers map theirs onto.
+// https://platform.claude.com/docs/en/api/messages (stop_reason)
 const (
-	EndTurn   = "end_turn"
-	ToolUse   = "tool_use"
-	MaxTokens = "max_tokens"
+	EndTurn      = "end_turn"
+	ToolUse      = "tool_use"
+	MaxTokens    = "max_tokens"
+	StopSequence = "stop_sequence"
+	// PauseTurn: the API paused a long turn; sending the reply back as it is
+	// lets the model continue.
+	PauseTurn = "pause_turn"
+	// Refusal: the model declined for safety reasons.
+	Refusal = "refusal"
+	// ContextWindowExceeded: the conversation filled the context window.
+	ContextWindowExceeded = "model_context_window_exceeded"
 )
 
 // Reply is the model's answer to one round.
@@ -123,26 +123,10 @@ type Reply struct {
 }
 
 // ToolUses returns the reply's tool_use blocks in order.
-func (r *Reply) ToolUses() []Block {
-	var out []Block
-	for _, b := range r.Content {
-		if b.Type == ToolUseBlock {
-			out = append(out, b)
-		}
-	}
-	return out
-}
+func (r *Reply) ToolUses() []Block { return journal.ToolUses(r.Content) }
 
 // Text returns the reply's text blocks joined by newlines.
-func (r *Reply) Text() string {
-	var parts []string
-	for _, b := range r.Content {
-		if b.Type == TextBlock && b.Text != "" {
-			parts = append(parts, b.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
+func (r *Reply) Text() string { return journal.Text(r.Content) }
 
 // Provider sends one round to a model.
 type Provider interface {

@@ -2,19 +2,13 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
-)
 
-// Journal records what the loop does. Every round and every tool call is
-// recorded before the loop moves on, so an attempt cut off by a crash can
-// be resumed from the journal instead of being repeated.
-type Journal interface {
-	Record(ctx context.Context, kind string, data any) error
-}
+	"github.com/agenthook/agenthook/internal/journal"
+)
 
 // Runner carries out tool calls.
 type Runner interface {
@@ -39,14 +33,10 @@ type Round struct {
 	// Requested and Decisions are the approvals asked for and given, by
 	// tool_use id.
 	Requested map[string]bool
-	Decisions map[string]Approval
-}
-
-// Approval is an operator's decision on a pending tool call.
-type Approval struct {
-	Approved bool   `json:"approved"`
-	Reason   string `json:"reason,omitempty"`
-	By       string `json:"by,omitempty"`
+	Decisions map[string]journal.Approval
+	// Corrective is the corrective message sent after this round, if one
+	// was: a resumed conversation carries it again, word for word.
+	Corrective string
 }
 
 // AwaitingApproval is returned when the loop stops for an operator: a call
@@ -63,7 +53,7 @@ func (e *AwaitingApproval) Error() string {
 type Loop struct {
 	Provider Provider
 	Runner   Runner
-	Journal  Journal
+	Journal  journal.Appender
 	MaxSteps int // model rounds at most; default 4
 	// Summary describes the first request in the journal.
 	Summary string
@@ -77,46 +67,96 @@ const (
 )
 
 // Outcome is how a loop ended.
-type Outcome struct {
-	Stop   string `json:"stop"`
-	Rounds int    `json:"rounds"`
-	Usage  Usage  `json:"usage"` // of the rounds this attempt sent
-}
+type Outcome = journal.Outcome
 
 // Truncated is returned when the model hit max_tokens: its answer is cut
 // off, so it is journaled as a truncation and not treated as a decision.
 type Truncated struct{ MaxTokens int }
 
 func (e *Truncated) Error() string {
-	return fmt.Sprintf("the model hit max_tokens (%d) before finishing: raise agent.max_tokens", e.MaxTokens)
+	return fmt.Sprintf("the model hit max_tokens (%d) before finishing (thinking counts against it): raise agent.max_tokens, or lower agent.effort, and replay", e.MaxTokens)
 }
 
 // Permanent makes the queue give up: the same request would be cut again.
 func (e *Truncated) Permanent() bool { return true }
 
+// Stopped is returned when the model's stop reason ends the event: it
+// refused (refusal), or the conversation outgrew its context window
+// (model_context_window_exceeded). Sending the same conversation again
+// would end the same way.
+type Stopped struct {
+	StopReason string
+	Text       string // what the model said, if anything
+}
+
+func (e *Stopped) Error() string {
+	switch e.StopReason {
+	case Refusal:
+		msg := "the model refused to handle this event (stop_reason refusal)"
+		if e.Text != "" {
+			msg += ": " + e.Text
+		}
+		return msg + "; review the event and the route's instructions, then replay it or handle it by hand"
+	case ContextWindowExceeded:
+		return "the conversation exceeded the model's context window (stop_reason model_context_window_exceeded): lower agent.max_prompt_bytes, list fewer routes[].fields, or lower routes[].max_steps, then replay"
+	}
+	return "the model stopped with stop_reason " + e.StopReason
+}
+
+// Permanent makes the queue give up.
+func (e *Stopped) Permanent() bool { return true }
+
+// NoDecision is returned when the model called no tool, even after the
+// corrective round: the event has no decision, and must not pass for done.
+type NoDecision struct{ Text string }
+
+func (e *NoDecision) Error() string {
+	msg := "the model called no tool, even after a corrective round, so nothing was decided"
+	if e.Text != "" {
+		msg += fmt.Sprintf(" (it said: %.200q)", e.Text)
+	}
+	return msg + "; make the route's instructions clearer, then replay the event"
+}
+
+// Corrective is the message sent, once, after a round in which the model
+// called no tool. The route's instructions and the system prompt already say
+// a tool must be called; models that refuse forced tool choice need it said
+// once more.
+func Corrective(names []string) string {
+	return fmt.Sprintf("You answered without calling a tool. This event needs a decision, and a decision is a tool call: call one of %v now, with an input that matches its schema.", names)
+}
+
+// InvalidInput is the tool result the model gets for an input that does not
+// match the tool's schema. The call is not executed.
+func InvalidInput(tool string, err error) string {
+	return fmt.Sprintf("invalid input for %s, not executed: %v. Call it again with an input that matches its input_schema.", tool, err)
+}
+
 // Run runs the loop for req, whose Messages hold the opening user message.
 // history holds the rounds an earlier attempt journaled: they are replayed
-// into the conversation without calling the model again, and a tool call
-// they settled is not executed again.
+// into the conversation without calling the model again, exactly as they
+// were received, and a tool call they settled is not executed again.
 func (l *Loop) Run(ctx context.Context, req Request, history []Round) (*Outcome, error) {
 	maxSteps := l.MaxSteps
 	if maxSteps <= 0 {
 		maxSteps = 4
 	}
 	var jmu sync.Mutex // one journal writer at a time, even with parallel tools
-	record := func(ctx context.Context, kind string, data any) error {
+	record := func(ctx context.Context, s journal.Step) error {
 		jmu.Lock()
 		defer jmu.Unlock()
-		return l.Journal.Record(ctx, kind, data)
+		return l.Journal.Append(ctx, s)
 	}
-	offered := map[string]bool{}
+	tools := map[string]Tool{}
 	names := make([]string, len(req.Tools))
 	for i, t := range req.Tools {
-		offered[t.Name] = true
+		tools[t.Name] = t
 		names[i] = t.Name
 	}
 	msgs := append([]Message(nil), req.Messages...)
 	out := &Outcome{}
+	decided := false   // some round called a tool
+	corrected := false // the corrective round was sent
 	for round := 1; ; round++ {
 		out.Rounds = round
 		var reply *Reply
@@ -127,27 +167,53 @@ func (l *Loop) Run(ctx context.Context, req Request, history []Round) (*Outcome,
 		} else {
 			r := req
 			r.Messages = msgs
-			r.Choice = Choice{Mode: "auto"}
-			if round == 1 {
-				r.Choice = firstChoice(req.Tools)
+			if round > 1 {
+				r.Choice = Choice{Mode: "auto"}
 			}
 			var err error
 			reply, err = l.send(ctx, r, round, names, record)
 			if err != nil {
 				return out, err
 			}
-			out.Usage.add(reply.Usage)
+			out.Usage.Add(reply.Usage)
 		}
 		msgs = append(msgs, Message{Role: Assistant, Content: reply.Content})
-		if reply.StopReason == MaxTokens {
+		switch reply.StopReason {
+		case MaxTokens:
 			return out, &Truncated{MaxTokens: req.MaxTokens}
+		case Refusal, ContextWindowExceeded:
+			return out, &Stopped{StopReason: reply.StopReason, Text: reply.Text()}
+		case PauseTurn:
+			// The API paused a long turn: the reply goes back as it is and
+			// the model continues it.
+			if round >= maxSteps {
+				out.Stop = StopMaxSteps
+				return out, nil
+			}
+			continue
 		}
 		uses := reply.ToolUses()
 		if len(uses) == 0 {
-			out.Stop = StopEndTurn
-			return out, nil
+			switch {
+			case decided || len(req.Tools) == 0:
+				out.Stop = StopEndTurn
+				return out, nil
+			case corrected:
+				return out, &NoDecision{Text: reply.Text()}
+			}
+			text := past.Corrective
+			if text == "" {
+				text = Corrective(names)
+				if err := record(ctx, &journal.Corrective{Round: round, Text: text}); err != nil {
+					return out, err
+				}
+			}
+			corrected, out.Corrective = true, true
+			msgs = append(msgs, Message{Role: User, Content: []Block{{Type: TextBlock, Text: text}}})
+			continue // the corrective round is one beyond max_steps
 		}
-		results, executed, err := l.runTools(ctx, round, reply, past, offered, names, record)
+		decided = true
+		results, executed, err := l.runTools(ctx, round, reply, past, tools, names, record)
 		if err != nil {
 			return out, err
 		}
@@ -158,101 +224,88 @@ func (l *Loop) Run(ctx context.Context, req Request, history []Round) (*Outcome,
 			// again would only repeat the decision.
 			out.Stop = StopRecorded
 			return out, nil
-		case round >= maxSteps:
+		case round >= maxSteps+boolInt(corrected):
 			out.Stop = StopMaxSteps
 			return out, nil
 		}
 	}
 }
 
-func firstChoice(tools []Tool) Choice {
-	if len(tools) == 1 {
-		return Choice{Mode: "tool", Name: tools[0].Name}
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	return Choice{Mode: "any"}
+	return 0
 }
 
 // send makes one model round and journals the request and the reply (or
 // the error).
-func (l *Loop) send(ctx context.Context, req Request, round int, names []string, record func(context.Context, string, any) error) (*Reply, error) {
+func (l *Loop) send(ctx context.Context, req Request, round int, names []string, record func(context.Context, journal.Step) error) (*Reply, error) {
 	start := time.Now()
 	reply, err := l.Provider.Send(ctx, req)
 	latency := time.Since(start)
-	step := map[string]any{
-		"round":       round,
-		"provider":    l.Provider.Name(),
-		"model":       req.Model,
-		"tools":       names,
-		"tool_choice": req.Choice.String(),
-		"messages":    len(req.Messages),
-		"latency_ms":  latency.Milliseconds(),
+	step := &journal.ModelRequest{
+		Round:      round,
+		Provider:   l.Provider.Name(),
+		Model:      req.Model,
+		Tools:      names,
+		ToolChoice: req.Choice.String(),
+		Effort:     req.Effort,
+		Thinking:   req.Thinking,
+		MaxTokens:  req.MaxTokens,
+		Messages:   len(req.Messages),
+		LatencyMS:  latency.Milliseconds(),
 	}
-	if round == 1 {
+	if round == 1 && len(req.Messages) > 0 && len(req.Messages[0].Content) > 0 {
 		// The opening message (already redacted) completes the journal:
-		// every later message is a journaled reply or tool result.
-		if len(req.Messages) > 0 && len(req.Messages[0].Content) > 0 {
-			step["prompt"] = req.Messages[0].Content[0].Text
-		}
+		// every later message is a journaled reply, tool result or
+		// corrective message.
+		step.Prompt = req.Messages[0].Content[0].Text
 	}
 	if round == 1 && l.Summary != "" {
-		step["summary"] = l.Summary
+		step.Summary = l.Summary
 	} else {
-		step["summary"] = fmt.Sprintf("round %d: %d messages, tool_choice %s", round, len(req.Messages), req.Choice)
+		step.Summary = fmt.Sprintf("round %d: %d messages, tool_choice %s", round, len(req.Messages), req.Choice)
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			step["error"] = "cancelled by shutdown"
-			record(context.WithoutCancel(ctx), "model_request", step)
+			step.Error = "cancelled by shutdown"
+			record(context.WithoutCancel(ctx), step)
 			return nil, err
 		}
-		record(ctx, "model_request", step)
-		es := map[string]any{"round": round, "error": err.Error(), "retryable": true}
+		record(ctx, step)
+		es := &journal.Error{Round: round, Error: err.Error(), Retryable: true}
 		var ae *Error
 		if errors.As(err, &ae) {
-			es["status_code"] = ae.StatusCode
-			es["retryable"] = ae.Retryable
-			if ae.After > 0 {
-				es["retry_after_ms"] = ae.After.Milliseconds()
-			}
-			if ae.RequestID != "" {
-				es["request_id"] = ae.RequestID
-			}
+			es.StatusCode = ae.StatusCode
+			es.Retryable = ae.Retryable
+			es.RetryAfterMS = ae.After.Milliseconds()
+			es.RequestID = ae.RequestID
 		}
-		record(ctx, "error", es)
+		record(ctx, es)
 		return nil, err
 	}
-	step["model"] = reply.Model
-	if reply.RequestID != "" {
-		step["request_id"] = reply.RequestID
-	}
-	step["input_tokens"] = reply.Usage.InputTokens
-	step["output_tokens"] = reply.Usage.OutputTokens
-	step["cache_read_input_tokens"] = reply.Usage.CacheReadInputTokens
-	step["cache_creation_input_tokens"] = reply.Usage.CacheCreationInputTokens
-	if err := record(ctx, "model_request", step); err != nil {
+	step.Model = reply.Model
+	step.RequestID = reply.RequestID
+	step.Usage = reply.Usage
+	if err := record(ctx, step); err != nil {
 		return nil, err
 	}
-	dec := map[string]any{
-		"round":       round,
-		"stop_reason": reply.StopReason,
-		"content":     reply.Content,
+	dec := &journal.Decision{
+		Round:      round,
+		StopReason: reply.StopReason,
+		Content:    reply.Content,
+		Text:       reply.Text(),
+		Truncated:  reply.StopReason == MaxTokens,
+		Thinking:   journal.CountThinking(reply.Content),
 	}
 	if uses := reply.ToolUses(); len(uses) > 0 {
-		// The first call, flat, for readers of a one-tool route.
-		dec["tool"], dec["tool_use_id"], dec["input"] = uses[0].Name, uses[0].ID, uses[0].Input
-		calls := make([]string, len(uses))
-		for i, u := range uses {
-			calls[i] = u.Name
+		dec.Tool, dec.ToolUseID, dec.Input = uses[0].Name, uses[0].ID, uses[0].Input
+		for _, u := range uses {
+			dec.Calls = append(dec.Calls, u.Name)
 		}
-		dec["calls"] = calls
 	}
-	if t := reply.Text(); t != "" {
-		dec["text"] = t
-	}
-	if reply.StopReason == MaxTokens {
-		dec["truncated"] = true
-	}
-	if err := record(ctx, "decision", dec); err != nil {
+	if err := record(ctx, dec); err != nil {
 		return nil, err
 	}
 	return reply, nil
@@ -260,59 +313,73 @@ func (l *Loop) send(ctx context.Context, req Request, round int, names []string,
 
 // runTools settles every tool_use of a round, in parallel, and returns the
 // tool_result blocks in the order of the calls. executed reports whether
-// any tool actually ran (now or in an earlier attempt).
-func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round, offered map[string]bool, names []string,
-	record func(context.Context, string, any) error) ([]Block, bool, error) {
+// the model has news: a tool ran (now or in an earlier attempt), or a call
+// was refused for a reason the model can act on.
+func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round, tools map[string]Tool, names []string,
+	record func(context.Context, journal.Step) error) ([]Block, bool, error) {
 	uses := reply.ToolUses()
-	known := past.Results
 	results := make([]Block, len(uses))
 	var pending []string
 	errs := make([]error, len(uses))
 	executed := false
+	runs := func(name string) bool { return l.Runner != nil && l.Runner.Runs(name) }
+	settle := func(i int, u Block, res Block, step *journal.ToolCall) {
+		results[i] = res
+		errs[i] = record(ctx, step)
+	}
 	var wg sync.WaitGroup
 	for i, u := range uses {
-		if r, ok := known[u.ID]; ok {
+		if r, ok := past.Results[u.ID]; ok {
 			results[i] = r
-			if l.Runner != nil && l.Runner.Runs(u.Name) {
+			if runs(u.Name) {
 				executed = true
 			}
 			continue
 		}
-		switch {
-		case !offered[u.Name]:
-			results[i] = Block{Type: ToolResultBlock, ToolUseID: u.ID, IsError: true,
-				Content: fmt.Sprintf("unknown tool %q: call one of %v", u.Name, names)}
-			errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
+		t, offered := tools[u.Name]
+		if !offered {
+			res := errorResult(u, fmt.Sprintf("unknown tool %q: call one of %v", u.Name, names))
+			settle(i, u, res, toolStep(round, u, res, false, 0))
+			executed = true
 			continue
-		case l.Runner != nil && l.Runner.NeedsApproval(u.Name):
+		}
+		if t.Check != nil {
+			if err := t.Check(u.Input); err != nil {
+				res := errorResult(u, InvalidInput(u.Name, err))
+				step := toolStep(round, u, res, false, 0)
+				step.Invalid = true
+				settle(i, u, res, step)
+				executed = true // the model can correct it: the loop goes on
+				continue
+			}
+		}
+		if l.Runner != nil && l.Runner.NeedsApproval(u.Name) {
 			d, decided := past.Decisions[u.ID]
 			switch {
 			case !decided:
 				pending = append(pending, u.ID)
 				if !past.Requested[u.ID] {
-					errs[i] = record(ctx, "approval_requested", map[string]any{
-						"round": round, "tool": u.Name, "tool_use_id": u.ID, "input": u.Input, "text": reply.Text(),
+					errs[i] = record(ctx, &journal.ApprovalRequested{
+						Round: round, Tool: u.Name, ToolUseID: u.ID, Input: u.Input, Text: reply.Text(),
 					})
 				}
 				continue
 			case !d.Approved:
-				results[i] = Block{Type: ToolResultBlock, ToolUseID: u.ID, IsError: true,
-					Content: "denied by an operator: " + d.Reason}
-				errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
+				res := errorResult(u, "denied by an operator: "+d.Reason)
+				settle(i, u, res, toolStep(round, u, res, false, 0))
 				executed = true // news for the model: the loop goes on
+				continue
+			case !runs(u.Name):
+				// Approved, but a record-only tool: the approval is the decision.
+				res := Block{Type: ToolResultBlock, ToolUseID: u.ID, Content: "approved by an operator; recorded"}
+				settle(i, u, res, toolStep(round, u, res, false, 0))
+				executed = true
 				continue
 			}
 			// Approved: run it below.
-		case l.Runner == nil || !l.Runner.Runs(u.Name):
-			results[i] = Block{Type: ToolResultBlock, ToolUseID: u.ID, Content: "recorded: this tool only records the decision"}
-			errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
-			continue
-		}
-		if !l.Runner.Runs(u.Name) {
-			// Approved, but a record-only tool: the approval is the decision.
-			results[i] = Block{Type: ToolResultBlock, ToolUseID: u.ID, Content: "approved by an operator; recorded"}
-			errs[i] = record(ctx, "tool_call", toolStep(round, u, results[i], false, 0))
-			executed = true
+		} else if !runs(u.Name) {
+			res := Block{Type: ToolResultBlock, ToolUseID: u.ID, Content: "recorded: this tool only records the decision"}
+			settle(i, u, res, toolStep(round, u, res, false, 0))
 			continue
 		}
 		executed = true
@@ -327,7 +394,7 @@ func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round
 			}
 			res.Type, res.ToolUseID = ToolResultBlock, u.ID
 			results[i] = res
-			errs[i] = record(context.WithoutCancel(ctx), "tool_call", toolStep(round, u, res, true, time.Since(start)))
+			errs[i] = record(context.WithoutCancel(ctx), toolStep(round, u, res, true, time.Since(start)))
 		}()
 	}
 	wg.Wait()
@@ -340,87 +407,71 @@ func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round
 	return results, executed, nil
 }
 
-func toolStep(round int, use, res Block, executed bool, latency time.Duration) map[string]any {
-	return map[string]any{
-		"round":       round,
-		"tool":        use.Name,
-		"tool_use_id": use.ID,
-		"input":       use.Input,
-		"executed":    executed,
-		"result":      res.Content,
-		"is_error":    res.IsError,
-		"latency_ms":  latency.Milliseconds(),
+func errorResult(use Block, msg string) Block {
+	return Block{Type: ToolResultBlock, ToolUseID: use.ID, IsError: true, Content: msg}
+}
+
+func toolStep(round int, use, res Block, executed bool, latency time.Duration) *journal.ToolCall {
+	return &journal.ToolCall{
+		Round:     round,
+		Tool:      use.Name,
+		ToolUseID: use.ID,
+		Input:     use.Input,
+		Executed:  executed,
+		Result:    res.Content,
+		IsError:   res.IsError,
+		LatencyMS: latency.Milliseconds(),
 	}
 }
 
-func (u *Usage) add(o Usage) {
-	u.InputTokens += o.InputTokens
-	u.OutputTokens += o.OutputTokens
-	u.CacheReadInputTokens += o.CacheReadInputTokens
-	u.CacheCreationInputTokens += o.CacheCreationInputTokens
-}
-
-// History rebuilds the rounds an earlier attempt journaled from its
-// "decision" and "tool_call" steps, given as (kind, data) pairs in journal
-// order. Steps of other kinds are skipped.
-func History(steps []JournalStep) ([]Round, error) {
+// History rebuilds the rounds an earlier attempt journaled, from the
+// journal's entries since the last replay. Steps of other kinds are
+// skipped; a step that cannot be read is an error, since resuming without
+// it could run a settled call again.
+func History(entries []journal.Entry) ([]Round, error) {
 	var rounds []Round
-	for _, s := range steps {
-		switch s.Kind {
-		case "decision":
-			var d struct {
-				Round      int     `json:"round"`
-				StopReason string  `json:"stop_reason"`
-				Content    []Block `json:"content"`
+	for _, e := range journal.SinceReplay(entries) {
+		switch e.Kind {
+		case journal.KindDecision, journal.KindCorrective, journal.KindApprovalRequested, journal.KindApproval, journal.KindToolCall:
+		default:
+			continue
+		}
+		step, err := journal.Decode(e)
+		if err != nil {
+			return nil, err
+		}
+		in := func(r int) *Round {
+			if r < 1 || r > len(rounds) {
+				return nil
 			}
-			if err := json.Unmarshal(s.Data, &d); err != nil {
-				return nil, fmt.Errorf("journal: decision: %w", err)
-			}
-			if d.Round != len(rounds)+1 {
+			return &rounds[r-1]
+		}
+		switch s := step.(type) {
+		case *journal.Decision:
+			if s.Round != len(rounds)+1 {
 				// A round journaled twice (a resend after a crash between the
 				// request and its decision) keeps the first.
 				continue
 			}
-			rounds = append(rounds, Round{Reply: Reply{Content: d.Content, StopReason: d.StopReason}, Results: map[string]Block{},
-				Requested: map[string]bool{}, Decisions: map[string]Approval{}})
-		case "approval_requested", "approval":
-			var a struct {
-				Round     int    `json:"round"`
-				ToolUseID string `json:"tool_use_id"`
-				Approval
+			rounds = append(rounds, Round{Reply: Reply{Content: s.Content, StopReason: s.StopReason}, Results: map[string]Block{},
+				Requested: map[string]bool{}, Decisions: map[string]journal.Approval{}})
+		case *journal.Corrective:
+			if r := in(s.Round); r != nil && r.Corrective == "" {
+				r.Corrective = s.Text
 			}
-			if err := json.Unmarshal(s.Data, &a); err != nil {
-				return nil, fmt.Errorf("journal: %s: %w", s.Kind, err)
+		case *journal.ApprovalRequested:
+			if r := in(s.Round); r != nil {
+				r.Requested[s.ToolUseID] = true
 			}
-			if a.Round < 1 || a.Round > len(rounds) {
-				continue
+		case *journal.Approval:
+			if r := in(s.Round); r != nil {
+				r.Decisions[s.ToolUseID] = *s
 			}
-			if s.Kind == "approval_requested" {
-				rounds[a.Round-1].Requested[a.ToolUseID] = true
-			} else {
-				rounds[a.Round-1].Decisions[a.ToolUseID] = a.Approval
+		case *journal.ToolCall:
+			if r := in(s.Round); r != nil {
+				r.Results[s.ToolUseID] = Block{Type: ToolResultBlock, ToolUseID: s.ToolUseID, Content: s.Result, IsError: s.IsError}
 			}
-		case "tool_call":
-			var t struct {
-				Round     int    `json:"round"`
-				ToolUseID string `json:"tool_use_id"`
-				Result    string `json:"result"`
-				IsError   bool   `json:"is_error"`
-			}
-			if err := json.Unmarshal(s.Data, &t); err != nil {
-				return nil, fmt.Errorf("journal: tool_call: %w", err)
-			}
-			if t.Round < 1 || t.Round > len(rounds) {
-				continue
-			}
-			rounds[t.Round-1].Results[t.ToolUseID] = Block{Type: ToolResultBlock, ToolUseID: t.ToolUseID, Content: t.Result, IsError: t.IsError}
 		}
 	}
 	return rounds, nil
-}
-
-// JournalStep is one journal entry as History reads it.
-type JournalStep struct {
-	Kind string
-	Data json.RawMessage
 }

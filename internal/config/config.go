@@ -34,7 +34,6 @@ const (
 	defaultMaxAttempts  = 8
 	defaultMaxBodyBytes = 2 << 20
 	defaultWorkers      = 8
-	defaultMaxTokens    = 1024
 	defaultRetention    = 30 * 24 * time.Hour
 	defaultMaxSteps     = 4
 	defaultPromptBytes  = 24 << 10
@@ -102,13 +101,23 @@ type Stripe struct {
 
 // Agent configures the model provider.
 type Agent struct {
-	Provider  string   `yaml:"provider"`
-	Model     string   `yaml:"model"`
-	APIKey    string   `yaml:"api_key"`
-	BaseURL   string   `yaml:"base_url"`
-	MaxTokens int      `yaml:"max_tokens"`
-	System    string   `yaml:"system"`
-	Timeout   Duration `yaml:"timeout"`
+	Provider string `yaml:"provider"`
+	Model    string `yaml:"model"`
+	APIKey   string `yaml:"api_key"`
+	BaseURL  string `yaml:"base_url"`
+	// MaxTokens caps one model response, thinking included; 0 (default)
+	// picks one with room for thinking at the effort (agent.DefaultMaxTokens).
+	MaxTokens int    `yaml:"max_tokens"`
+	System    string `yaml:"system"`
+	// ToolChoice, Thinking and Effort override what the model capability
+	// table picks (see agent.Models); a route may override them again.
+	ToolChoice string `yaml:"tool_choice"`
+	Thinking   string `yaml:"thinking"`
+	Effort     string `yaml:"effort"`
+	// API is the OpenAI API to call: responses or chat; empty chooses by
+	// base URL (OpenAI itself: responses; any other server: chat).
+	API     string   `yaml:"api"`
+	Timeout Duration `yaml:"timeout"`
 	// MaxSteps bounds the model rounds of one event (default 4); a route
 	// may set its own.
 	MaxSteps int `yaml:"max_steps"`
@@ -140,6 +149,12 @@ type Route struct {
 	// [redacted] before anything reaches a model.
 	Redact   []string `yaml:"redact"`
 	MaxSteps int      `yaml:"max_steps"`
+	// ToolChoice, Thinking, Effort and MaxTokens override the agent's for
+	// this route's requests.
+	ToolChoice string `yaml:"tool_choice"`
+	Thinking   string `yaml:"thinking"`
+	Effort     string `yaml:"effort"`
+	MaxTokens  int    `yaml:"max_tokens"`
 	// OrderKey is the event path whose value groups events that must not
 	// run concurrently and run oldest-created first (default
 	// data.object.id; e.g. data.object.customer).
@@ -251,7 +266,6 @@ func Default(getenv func(string) string) *Config {
 		Agent: Agent{
 			Provider:       "anthropic",
 			Model:          cmp.Or(getenv("AGENTHOOK_MODEL"), DefaultModel),
-			MaxTokens:      defaultMaxTokens,
 			System:         DefaultSystem,
 			Timeout:        Duration(60 * time.Second),
 			MaxSteps:       defaultMaxSteps,

@@ -63,7 +63,7 @@ func TestDefaults(t *testing.T) {
 		{"stripe.webhook_secrets", len(c.Stripe.WebhookSecrets), 0},
 		{"agent.provider", c.Agent.Provider, "anthropic"},
 		{"agent.model", c.Agent.Model, DefaultModel},
-		{"agent.max_tokens", c.Agent.MaxTokens, 1024},
+		{"agent.max_tokens (0: by effort)", c.Agent.MaxTokens, 0},
 		{"agent.timeout", c.Agent.Timeout.D(), 60 * time.Second},
 		{"agent.system set", c.Agent.System != "", true},
 	}

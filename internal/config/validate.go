@@ -79,8 +79,8 @@ func (c *Config) validateAgent(add func(string, ...any)) {
 	if strings.TrimSpace(a.Model) == "" {
 		add("agent.model is empty: set it, set AGENTHOOK_MODEL, or remove the key to use %s", DefaultModel)
 	}
-	if a.MaxTokens < 1 || a.MaxTokens > 128000 {
-		add("agent.max_tokens is %d: use a number from 1 to 128000 (default %d)", a.MaxTokens, defaultMaxTokens)
+	if a.MaxTokens < 0 || a.MaxTokens > 128000 {
+		add("agent.max_tokens is %d: use a number from 1 to 128000, or 0 for a default with room for thinking at the effort", a.MaxTokens)
 	}
 	if a.Timeout.D() <= 0 {
 		add("agent.timeout is %s: use a positive duration such as 60s", a.Timeout)
@@ -93,6 +93,12 @@ func (c *Config) validateAgent(add func(string, ...any)) {
 	}
 	if a.Provider == "http" && a.BaseURL == "" {
 		add("agent.provider http needs agent.base_url: the URL of your agent, which receives each round as a signed POST")
+	}
+	if a.API != "" && a.API != "responses" && a.API != "chat" {
+		add("agent.api %q: use responses (OpenAI's Responses API) or chat (Chat Completions, for OpenAI-compatible servers), or leave it out to choose by agent.base_url", a.API)
+	}
+	if a.API != "" && a.Provider != "openai" {
+		add("agent.api is for agent.provider openai; remove it")
 	}
 	if a.Provider == "openai" && strings.HasPrefix(a.Model, "claude-") {
 		add("agent.provider is openai but agent.model is %q: set agent.model (or AGENTHOOK_MODEL) to a model your OpenAI-compatible server serves, e.g. gpt-5-mini or llama3.1", a.Model)
@@ -207,6 +213,9 @@ func (c *Config) validateRoutes(add func(string, ...any)) {
 			if b.Per != "hour" && b.Per != "day" {
 				add("%s: budget.per is %q: use hour or day", label, b.Per)
 			}
+		}
+		if r.MaxTokens < 0 || r.MaxTokens > 128000 {
+			add("%s: max_tokens is %d: use a number from 1 to 128000, or leave it out to use agent.max_tokens", label, r.MaxTokens)
 		}
 		if r.MaxSteps < 0 || r.MaxSteps > 50 {
 			add("%s: max_steps is %d: use a number from 1 to 50, or leave it out to use agent.max_steps", label, r.MaxSteps)

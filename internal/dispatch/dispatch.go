@@ -7,7 +7,6 @@ package dispatch
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agenthook/agenthook/internal/agent"
+	"github.com/agenthook/agenthook/internal/journal"
 	"github.com/agenthook/agenthook/internal/metrics"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
@@ -35,7 +35,6 @@ type Dispatcher struct {
 	Usage          func(ctx context.Context, route string, since time.Time) (store.Usage, error)
 	Model          string
 	System         string
-	MaxTokens      int
 	MaxSteps       int // default for routes that set none
 	MaxPromptBytes int
 	Log            *slog.Logger
@@ -78,6 +77,8 @@ func (d *Dispatcher) outcome(ctx context.Context, run *store.Run, err error) str
 		return metrics.DispatchFiltered
 	case errors.Is(err, store.ErrAwaitingApproval):
 		return metrics.DispatchAwaiting
+	case errors.Is(err, store.ErrNoDecision):
+		return metrics.DispatchNoDecision
 	case errors.As(err, new(*store.Deferred)):
 		return metrics.DispatchDeferred
 	case errors.Is(ctx.Err(), context.Canceled):
@@ -93,7 +94,7 @@ func (d *Dispatcher) outcome(ctx context.Context, run *store.Run, err error) str
 func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	ev := run.Event
 	fail := func(err error) error {
-		run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false})
+		run.Append(ctx, &journal.Error{Error: err.Error()})
 		return permanentError{err}
 	}
 	r, ok := d.Routes.Match(ev.Type)
@@ -102,11 +103,11 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	}
 	allowed, err := r.Allows(ev.Payload)
 	if !allowed {
-		step := map[string]any{"route": r.Name, "when": r.When}
+		step := &journal.Filtered{Route: r.Name, When: r.When}
 		if err != nil {
-			step["error"] = err.Error()
+			step.Error = err.Error()
 		}
-		if err := run.Record(ctx, "filtered", step); err != nil {
+		if err := run.Append(ctx, step); err != nil {
 			return err
 		}
 		return store.ErrFiltered
@@ -118,22 +119,37 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	if err != nil {
 		return fail(fmt.Errorf("build prompt: %w", err))
 	}
+	entries := ev.Entries()
+	history, err := agent.History(entries)
+	if err != nil {
+		return fail(err)
+	}
+	prompt := built.Text
+	if len(history) > 0 {
+		// A resumed conversation opens with the message its journaled rounds
+		// answered, even if the config changed since: the model's thinking
+		// is bound to it.
+		if p := openingPrompt(entries); p != "" {
+			prompt = p
+		}
+	}
+	s := r.Settings
 	req := agent.Request{
 		Model:     d.Model,
 		System:    d.System,
-		MaxTokens: d.MaxTokens,
-		Messages:  []agent.Message{{Role: agent.User, Content: []agent.Block{{Type: agent.TextBlock, Text: built.Text}}}},
+		MaxTokens: s.MaxTokens,
+		Effort:    s.Effort,
+		Thinking:  s.Thinking,
+		Messages:  []agent.Message{{Role: agent.User, Content: []agent.Block{{Type: agent.TextBlock, Text: prompt}}}},
 		Event:     agent.Event{ID: ev.ID, Type: ev.Type, Payload: built.Event},
 	}
 	names := make([]string, len(r.Tools))
 	for i, t := range r.Tools {
-		req.Tools = append(req.Tools, agent.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema, InputFrom: t.InputFrom})
+		req.Tools = append(req.Tools, agent.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema,
+			InputFrom: t.InputFrom, Strict: t.Strict, Check: t.Check})
 		names[i] = t.Name
 	}
-	history, err := agent.History(stepsSinceReplay(ev.Steps))
-	if err != nil {
-		return fail(err)
-	}
+	req.Choice = s.Choice(req.Tools)
 	maxSteps := d.MaxSteps
 	if r.MaxSteps > 0 {
 		maxSteps = r.MaxSteps
@@ -145,14 +161,14 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	if len(history) > 0 {
 		summary += fmt.Sprintf(", resumed after %d journaled round(s)", len(history))
 	}
-	var journal agent.Journal = run
+	var jr journal.Appender = run
 	if d.Metrics != nil {
-		journal = &countingJournal{Journal: run, m: d.Metrics, tools: names}
+		jr = &countingJournal{Appender: run, m: d.Metrics, tools: names}
 	}
 	loop := &agent.Loop{
 		Provider: d.Metrics.Provider(d.Provider),
 		Runner:   &runner{set: d.Tools, approval: d.Approval, eventID: ev.ID, eventType: ev.Type},
-		Journal:  journal,
+		Journal:  jr,
 		MaxSteps: maxSteps,
 		Summary:  summary,
 	}
@@ -162,16 +178,27 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	}
 	if err != nil {
 		var tr *agent.Truncated
-		if errors.As(err, &tr) {
-			run.Record(ctx, "error", map[string]any{"error": err.Error(), "retryable": false, "truncated": true})
-		}
+		var stopped *agent.Stopped
+		var none *agent.NoDecision
 		var wait *agent.AwaitingApproval
-		if errors.As(err, &wait) {
+		switch {
+		case errors.As(err, &tr):
+			run.Append(ctx, &journal.Error{Error: err.Error(), Truncated: true, StopReason: agent.MaxTokens})
+		case errors.As(err, &stopped):
+			run.Append(ctx, &journal.Error{Error: err.Error(), StopReason: stopped.StopReason})
+		case errors.As(err, &none):
+			out.Stop = "no_decision"
+			if err := run.Append(ctx, out); err != nil {
+				return err
+			}
+			d.Metrics.Tokens(r.Name, out.Usage)
+			return fmt.Errorf("%w: %v", store.ErrNoDecision, none)
+		case errors.As(err, &wait):
 			return fmt.Errorf("%w: %v", store.ErrAwaitingApproval, wait.Pending)
 		}
 		return err
 	}
-	if err := run.Record(ctx, "outcome", out); err != nil {
+	if err := run.Append(ctx, out); err != nil {
 		return err
 	}
 	if d.Log != nil {
@@ -181,21 +208,20 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	return nil
 }
 
-// stepsSinceReplay returns the journal after the last replay: a replay
-// starts the conversation afresh (the config may have changed), while a
-// retry continues it.
-func stepsSinceReplay(steps []store.Step) []agent.JournalStep {
-	start := 0
-	for i, s := range steps {
-		if s.Kind == "replay" {
-			start = i + 1
+// openingPrompt returns the opening message journaled by the first round
+// since the last replay, or "".
+func openingPrompt(entries []journal.Entry) string {
+	for _, e := range journal.SinceReplay(entries) {
+		if e.Kind != journal.KindModelRequest {
+			continue
+		}
+		if step, err := journal.Decode(e); err == nil {
+			if m := step.(*journal.ModelRequest); m.Round == 1 && m.Prompt != "" {
+				return m.Prompt
+			}
 		}
 	}
-	out := make([]agent.JournalStep, 0, len(steps)-start)
-	for _, s := range steps[start:] {
-		out = append(out, agent.JournalStep{Kind: s.Kind, Data: s.Data})
-	}
-	return out
+	return ""
 }
 
 // runner adapts the tool set to the loop, adding what a call needs to know
@@ -227,39 +253,39 @@ func (r *runner) Run(ctx context.Context, use agent.Block) (agent.Block, error) 
 
 // countingJournal counts the tool calls the loop settles as it journals
 // them, so a call an earlier attempt settled (and this one reuses) is not
-// counted twice. The step is read through its JSON, the journal's API.
+// counted twice.
 type countingJournal struct {
-	agent.Journal
+	journal.Appender
 	m     *metrics.Metrics
 	tools []string // the route's tools; any other name the model gives is "other"
 }
 
-func (j *countingJournal) Record(ctx context.Context, kind string, data any) error {
-	err := j.Journal.Record(ctx, kind, data)
-	if kind != "tool_call" || err != nil {
-		return err
+func (j *countingJournal) Append(ctx context.Context, s journal.Step) error {
+	err := j.Appender.Append(ctx, s)
+	switch step := s.(type) {
+	case *journal.ToolCall:
+		if err != nil {
+			return err
+		}
+		name := "other"
+		if slices.Contains(j.tools, step.Tool) {
+			name = step.Tool
+		}
+		outcome := metrics.ToolOK
+		switch {
+		case step.Invalid:
+			outcome = metrics.ToolInvalid
+		case step.IsError:
+			outcome = metrics.ToolError
+		case !step.Executed:
+			outcome = metrics.ToolRecorded
+		}
+		j.m.Tool(name, outcome)
+	case *journal.Corrective:
+		if err == nil {
+			j.m.Corrective()
+		}
 	}
-	b, merr := json.Marshal(data)
-	var step struct {
-		Tool     string `json:"tool"`
-		Executed bool   `json:"executed"`
-		IsError  bool   `json:"is_error"`
-	}
-	if merr != nil || json.Unmarshal(b, &step) != nil {
-		return err
-	}
-	name := "other"
-	if slices.Contains(j.tools, step.Tool) {
-		name = step.Tool
-	}
-	outcome := metrics.ToolOK
-	switch {
-	case step.IsError:
-		outcome = metrics.ToolError
-	case !step.Executed:
-		outcome = metrics.ToolRecorded
-	}
-	j.m.Tool(name, outcome)
 	return err
 }
 

@@ -97,14 +97,26 @@ func TestRetriesThroughSDKThenDecision(t *testing.T) {
 	}
 	reqSteps := stepsOf(ev, "model_request")
 	last := reqSteps[len(reqSteps)-1]
-	if last["input_tokens"] != 812.0 || last["output_tokens"] != 64.0 || last["summary"] == "" {
+	// Thinking tokens are journaled as the part of the output they are.
+	out, thinking := last["output_tokens"].(float64), last["thinking_tokens"].(float64)
+	if last["input_tokens"] != 812.0 || thinking <= 0 || out <= thinking || last["summary"] == "" || last["effort"] != "medium" {
 		t.Fatalf("model_request step %v", last)
 	}
-	// One tool: the choice is forced; the prompt carries the event, not nulls.
+	// The default model refuses forced tool use: the choice is auto, with
+	// thinking and the effort said explicitly; the prompt carries the event.
 	body := reqs[3].Body
 	choice, _ := body["tool_choice"].(map[string]any)
-	if choice["type"] != "tool" || choice["name"] != "handle_dispute" {
-		t.Fatalf("tool_choice %v, want forced handle_dispute", body["tool_choice"])
+	if choice["type"] != "auto" {
+		t.Fatalf("tool_choice %v, want auto for %s", body["tool_choice"], body["model"])
+	}
+	if th, _ := body["thinking"].(map[string]any); th["type"] != "adaptive" {
+		t.Fatalf("thinking %v, want adaptive", body["thinking"])
+	}
+	if oc, _ := body["output_config"].(map[string]any); oc["effort"] != "medium" {
+		t.Fatalf("output_config %v, want effort medium", body["output_config"])
+	}
+	if n := fake.RefusalCount(); n != 0 {
+		t.Fatalf("the fake refused %d request(s): %v", n, fake.Refusals())
 	}
 	raw := string(reqs[3].Raw)
 	if !strings.Contains(raw, id) || !strings.Contains(raw, "dp_1Pgc71B7WZ01zgkWMevJiAUx") {
@@ -155,4 +167,21 @@ func TestMaxTokensIsATruncationNotASuccess(t *testing.T) {
 	if len(d) != 1 || d[0]["truncated"] != true {
 		t.Fatalf("decision %v, want truncated", d)
 	}
+}
+
+// validInput is an input each seed tool's schema accepts (the loop checks
+// every input before anything runs), and {"q":"x"} for a test's own tools.
+func validInput(tool string) string {
+	common := `"stripe_id":"obj_1","amount":1000,"currency":"usd","customer":"cus_1","reason":"fraudulent"`
+	switch tool {
+	case "handle_dispute":
+		return `{` + common + `,"action":"escalate_to_human","evidence_summary":"unclear","confidence":0.5}`
+	case "retry_failed_payment":
+		return `{` + common + `,"action":"retry_later","retry_in_hours":24}`
+	case "churn_outreach":
+		return `{` + common + `,"action":"feedback_survey","message":"Why did you leave?"}`
+	case "log_refund":
+		return `{` + common + `,"category":"customer_request","note":"full refund"}`
+	}
+	return `{"q":"x"}`
 }

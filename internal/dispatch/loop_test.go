@@ -94,9 +94,8 @@ func pipelineWith(t *testing.T, cfg *config.Config, provider agent.Provider, max
 		Routes:         routes,
 		Provider:       provider,
 		Tools:          tools,
-		Model:          "claude-test",
+		Model:          cfg.Agent.Model,
 		System:         cfg.Agent.System,
-		MaxTokens:      1024,
 		MaxSteps:       cfg.Agent.MaxSteps,
 		MaxPromptBytes: cfg.Agent.MaxPromptBytes,
 	}
@@ -166,15 +165,19 @@ func TestLoopRunsToolAndFeedsResultBack(t *testing.T) {
 	if tools.count("log_refund") != 1 {
 		t.Fatalf("tool ran %d times, want 1", tools.count("log_refund"))
 	}
-	// Round 1 forces the only tool; round 2 lets the model finish.
-	if c := reqs[0].Body["tool_choice"].(map[string]any); c["type"] != "tool" || c["name"] != "log_refund" {
-		t.Errorf("round 1 tool_choice %v", c)
+	// The default model refuses forced tool use: every round is auto.
+	if c := reqs[0].Body["tool_choice"].(map[string]any); c["type"] != "auto" {
+		t.Errorf("round 1 tool_choice %v, want auto", c)
 	}
 	if c := reqs[1].Body["tool_choice"].(map[string]any); c["type"] != "auto" {
 		t.Errorf("round 2 tool_choice %v, want auto", c)
 	}
+	if n := fake.RefusalCount(); n != 0 {
+		t.Fatalf("the fake refused %d request(s): %v", n, fake.Refusals())
+	}
+	useID := stepsOf(ev, "decision")[0]["tool_use_id"].(string)
 	res := lastMessage(t, reqs[1])
-	if len(res) != 1 || res[0]["type"] != "tool_result" || res[0]["tool_use_id"] != "toolu_fake_1" ||
+	if len(res) != 1 || res[0]["type"] != "tool_result" || res[0]["tool_use_id"] != useID ||
 		!strings.Contains(string(mustJSON(res[0]["content"])), `row\":42`) {
 		t.Fatalf("round 2 did not carry the tool result: %v", res)
 	}
@@ -186,7 +189,7 @@ func TestLoopRunsToolAndFeedsResultBack(t *testing.T) {
 	}
 	// The tool got the event's ids and a stable idempotency key.
 	body := tools.bodies[0]
-	if body["event_id"] != id || body["tool_use_id"] != "toolu_fake_1" || body["idempotency_key"] != tool.IdempotencyKey(id, "toolu_fake_1") {
+	if body["event_id"] != id || body["tool_use_id"] != useID || body["idempotency_key"] != tool.IdempotencyKey(id, useID) {
 		t.Errorf("tool call body %v", body)
 	}
 	calls := stepsOf(ev, "tool_call")
@@ -227,7 +230,7 @@ func TestParallelToolCallsGoBackInOneMessage(t *testing.T) {
 	cfg := loadConfig(t, twoToolConfig, tools.URL)
 	fake := modeltest.NewAnthropic(modeltest.Reply{Body: `{"id":"msg_1","type":"message","role":"assistant","model":"claude-test",
 		"content":[{"type":"text","text":"Both."},
-		  {"type":"tool_use","id":"toolu_a","name":"log_refund","input":{"stripe_id":"ch_1"}},
+		  {"type":"tool_use","id":"toolu_a","name":"log_refund","input":` + validInput("log_refund") + `},
 		  {"type":"tool_use","id":"toolu_b","name":"notify","input":{"text":"refund"}}],
 		"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":5}}`})
 	defer fake.Close()
@@ -239,8 +242,8 @@ func TestParallelToolCallsGoBackInOneMessage(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d model requests, want 2", len(reqs))
 	}
-	if c := reqs[0].Body["tool_choice"].(map[string]any); c["type"] != "any" {
-		t.Errorf("round 1 tool_choice %v, want any (several tools)", c)
+	if c := reqs[0].Body["tool_choice"].(map[string]any); c["type"] != "auto" {
+		t.Errorf("round 1 tool_choice %v, want auto (the default model refuses any)", c)
 	}
 	res := lastMessage(t, reqs[1])
 	if len(res) != 2 || res[0]["tool_use_id"] != "toolu_a" || res[1]["tool_use_id"] != "toolu_b" {
@@ -324,7 +327,7 @@ func TestRetryDoesNotRunAToolAgain(t *testing.T) {
 		t.Fatalf("requests=%d attempts=%d, want round 1, a failed round 2, then round 2 again", len(reqs), ev.Attempts)
 	}
 	res := lastMessage(t, reqs[2])
-	if res[0]["tool_use_id"] != "toolu_fake_1" || !strings.Contains(string(mustJSON(res[0]["content"])), "re_1") {
+	if res[0]["tool_use_id"] != stepsOf(ev, "decision")[0]["tool_use_id"] || !strings.Contains(string(mustJSON(res[0]["content"])), "re_1") {
 		t.Fatalf("resumed round 2 lacks the journaled result: %v", res)
 	}
 	if calls := stepsOf(ev, "tool_call"); len(calls) != 1 {
@@ -429,7 +432,7 @@ func TestLoopThroughOpenAI(t *testing.T) {
 	tools := newToolServer(t, func(name string) (int, string) { return 200, `{"ok":"` + name + `"}` })
 	cfg := loadConfig(t, twoToolConfig, tools.URL)
 	fake := modeltest.NewOpenAI(modeltest.Reply{Body: modeltest.OpenAIBody("gpt-test", "tool_calls", "",
-		modeltest.OpenAICall{ID: "call_a", Name: "log_refund", Arguments: `{"stripe_id":"ch_1"}`},
+		modeltest.OpenAICall{ID: "call_a", Name: "log_refund", Arguments: validInput("log_refund")},
 		modeltest.OpenAICall{ID: "call_b", Name: "notify", Arguments: `{"text":"refunded"}`})})
 	defer fake.Close()
 	s := pipelineWith(t, cfg, openai.New(openai.Options{BaseURL: fake.BaseURL(), Timeout: 5 * time.Second}), 8)
@@ -440,8 +443,9 @@ func TestLoopThroughOpenAI(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests, want 2", len(reqs))
 	}
-	if reqs[0].Body["tool_choice"] != "required" {
-		t.Errorf("round 1 tool_choice %v, want required (several tools)", reqs[0].Body["tool_choice"])
+	// A model the capability table does not know gets the safe choice.
+	if reqs[0].Body["tool_choice"] != "auto" {
+		t.Errorf("round 1 tool_choice %v, want auto (an unknown model)", reqs[0].Body["tool_choice"])
 	}
 	msgs := reqs[1].Body["messages"].([]any)
 	var toolMsgs []map[string]any

@@ -38,7 +38,7 @@ func (p *scripted) Send(_ context.Context, req agent.Request) (*agent.Reply, err
 	uses := func(names ...string) *agent.Reply {
 		r := &agent.Reply{StopReason: agent.ToolUse, Model: "scripted-1", Usage: roundUsage}
 		for i, name := range names {
-			r.Content = append(r.Content, agent.Block{Type: agent.ToolUseBlock, ID: fmt.Sprintf("toolu_%d_%d", n, i), Name: name, Input: json.RawMessage(`{"q":"x"}`)})
+			r.Content = append(r.Content, agent.Block{Type: agent.ToolUseBlock, ID: fmt.Sprintf("toolu_%d_%d", n, i), Name: name, Input: json.RawMessage(validInput(name))})
 		}
 		return r
 	}
@@ -102,7 +102,6 @@ func TestDispatchMetrics(t *testing.T) {
 		Provider:    &scripted{calls: map[string]int{}},
 		Tools:       set,
 		Model:       "scripted-1",
-		MaxTokens:   1024,
 		MaxSteps:    4,
 		MaxAttempts: maxAttempts,
 	}
@@ -163,13 +162,14 @@ func TestDispatchMetrics(t *testing.T) {
 	}
 
 	want := `
-# HELP agenthook_dispatch_total Dispatch attempts by outcome (done, retrying, dead, filtered, deferred, awaiting_approval).
+# HELP agenthook_dispatch_total Dispatch attempts by outcome (done, retrying, dead, filtered, deferred, awaiting_approval, no_decision).
 # TYPE agenthook_dispatch_total counter
 agenthook_dispatch_total{outcome="awaiting_approval"} 0
 agenthook_dispatch_total{outcome="dead"} 2
 agenthook_dispatch_total{outcome="deferred"} 0
 agenthook_dispatch_total{outcome="done"} 2
 agenthook_dispatch_total{outcome="filtered"} 1
+agenthook_dispatch_total{outcome="no_decision"} 0
 agenthook_dispatch_total{outcome="retrying"} 2
 # HELP agenthook_events Stored events by status, at scrape time.
 # TYPE agenthook_events gauge
@@ -179,16 +179,17 @@ agenthook_events{status="deferred"} 0
 agenthook_events{status="done"} 2
 agenthook_events{status="filtered"} 1
 agenthook_events{status="ignored"} 0
+agenthook_events{status="no_decision"} 0
 agenthook_events{status="queued"} 0
 agenthook_events{status="retrying"} 0
 agenthook_events{status="running"} 0
-# HELP agenthook_tool_calls_total Tool calls settled by the agent loop, by tool and outcome (ok, error, recorded).
+# HELP agenthook_tool_calls_total Tool calls settled by the agent loop, by tool and outcome (ok, error, recorded, invalid).
 # TYPE agenthook_tool_calls_total counter
 agenthook_tool_calls_total{outcome="error",tool="other"} 1
 agenthook_tool_calls_total{outcome="ok",tool="lookup"} 1
 agenthook_tool_calls_total{outcome="recorded",tool="handle_dispute"} 1
 agenthook_tool_calls_total{outcome="recorded",tool="retry_failed_payment"} 1
-# HELP agenthook_model_tokens_total Model tokens by route and kind (input, output, cache_read, cache_write).
+# HELP agenthook_model_tokens_total Model tokens by route and kind (input, output, cache_read, cache_write; thinking is the part of output spent thinking).
 # TYPE agenthook_model_tokens_total counter
 agenthook_model_tokens_total{kind="cache_read",route="disputes"} 10
 agenthook_model_tokens_total{kind="cache_read",route="invoice.payment_failed"} 5

@@ -49,6 +49,9 @@ const (
 	DispatchFiltered = "filtered"
 	DispatchDeferred = "deferred" // cut by shutdown; back in the queue without losing the attempt
 	DispatchAwaiting = "awaiting_approval"
+	// DispatchNoDecision: the model called no tool, even after the
+	// corrective round.
+	DispatchNoDecision = "no_decision"
 )
 
 // Outcomes of one tool call (agenthook_tool_calls_total).
@@ -56,6 +59,7 @@ const (
 	ToolOK       = "ok"
 	ToolError    = "error"    // the tool ran and failed, or the model named a tool it was not offered
 	ToolRecorded = "recorded" // a record-only tool (no run:)
+	ToolInvalid  = "invalid"  // the input did not match the tool's schema; not executed
 )
 
 // OtherType is the type label of event types that are not counted by name.
@@ -86,6 +90,7 @@ type Metrics struct {
 	tools       *prometheus.CounterVec
 	tokens      *prometheus.CounterVec
 	modelRound  *prometheus.HistogramVec
+	corrective  prometheus.Counter
 
 	typesMu sync.Mutex
 	types   map[string]struct{}
@@ -112,7 +117,7 @@ func New(src Source) *Metrics {
 		}),
 		dispatched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agenthook_dispatch_total",
-			Help: "Dispatch attempts by outcome (done, retrying, dead, filtered, deferred, awaiting_approval).",
+			Help: "Dispatch attempts by outcome (done, retrying, dead, filtered, deferred, awaiting_approval, no_decision).",
 		}, []string{"outcome"}),
 		dispatchDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "agenthook_dispatch_duration_seconds",
@@ -121,22 +126,26 @@ func New(src Source) *Metrics {
 		}, []string{"outcome"}),
 		tools: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agenthook_tool_calls_total",
-			Help: "Tool calls settled by the agent loop, by tool and outcome (ok, error, recorded).",
+			Help: "Tool calls settled by the agent loop, by tool and outcome (ok, error, recorded, invalid).",
 		}, []string{"tool", "outcome"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agenthook_model_tokens_total",
-			Help: "Model tokens by route and kind (input, output, cache_read, cache_write).",
+			Help: "Model tokens by route and kind (input, output, cache_read, cache_write; thinking is the part of output spent thinking).",
 		}, []string{"route", "kind"}),
 		modelRound: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "agenthook_model_round_duration_seconds",
 			Help:    "Duration of one model round (one request to the provider), by provider.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60, 120},
 		}, []string{"provider"}),
+		corrective: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agenthook_corrective_rounds_total",
+			Help: "Corrective rounds sent: the model answered without calling a tool and was asked once more.",
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.received, m.rejected, m.intake, m.dispatched, m.dispatchDur, m.tools, m.tokens, m.modelRound,
+		m.received, m.rejected, m.intake, m.dispatched, m.dispatchDur, m.tools, m.tokens, m.modelRound, m.corrective,
 	)
 	if src != nil {
 		m.reg.MustRegister(newStoreCollector(src, storeTimeout))
@@ -146,7 +155,7 @@ func New(src Source) *Metrics {
 	for _, r := range []string{ReasonBadSignature, ReasonStaleTimestamp, ReasonMalformed, ReasonTooLarge, ReasonMethod} {
 		m.rejected.WithLabelValues(r)
 	}
-	for _, o := range []string{DispatchDone, DispatchRetrying, DispatchDead, DispatchFiltered, DispatchDeferred, DispatchAwaiting} {
+	for _, o := range []string{DispatchDone, DispatchRetrying, DispatchDead, DispatchFiltered, DispatchDeferred, DispatchAwaiting, DispatchNoDecision} {
 		m.dispatched.WithLabelValues(o)
 	}
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
@@ -228,11 +237,20 @@ func (m *Metrics) Tokens(route string, u agent.Usage) {
 		{"output", u.OutputTokens},
 		{"cache_read", u.CacheReadInputTokens},
 		{"cache_write", u.CacheCreationInputTokens},
+		{"thinking", u.ThinkingTokens},
 	} {
 		if k.n > 0 {
 			m.tokens.WithLabelValues(route, k.kind).Add(float64(k.n))
 		}
 	}
+}
+
+// Corrective counts one corrective round.
+func (m *Metrics) Corrective() {
+	if m == nil {
+		return
+	}
+	m.corrective.Inc()
 }
 
 // ModelRound observes the duration of one model round.

@@ -79,7 +79,7 @@ func TestTokensAndRejectedStartAtZero(t *testing.T) {
 	m.Tokens("disputes", agent.Usage{InputTokens: 812, OutputTokens: 64, CacheReadInputTokens: 700})
 	m.Tokens("disputes", agent.Usage{InputTokens: 8, OutputTokens: 6, CacheCreationInputTokens: 3})
 	want := `
-# HELP agenthook_model_tokens_total Model tokens by route and kind (input, output, cache_read, cache_write).
+# HELP agenthook_model_tokens_total Model tokens by route and kind (input, output, cache_read, cache_write; thinking is the part of output spent thinking).
 # TYPE agenthook_model_tokens_total counter
 agenthook_model_tokens_total{kind="cache_read",route="disputes"} 700
 agenthook_model_tokens_total{kind="cache_write",route="disputes"} 3
@@ -178,6 +178,7 @@ agenthook_events{status="deferred"} 0
 agenthook_events{status="done"} 0
 agenthook_events{status="filtered"} 0
 agenthook_events{status="ignored"} 1
+agenthook_events{status="no_decision"} 0
 agenthook_events{status="queued"} 2
 agenthook_events{status="retrying"} 0
 agenthook_events{status="running"} 0

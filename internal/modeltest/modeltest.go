@@ -1,8 +1,18 @@
-// Package modeltest runs a fake Anthropic Messages API on loopback for
-// tests: the official SDK talks to it over real HTTP. Each request gets the
-// next scripted reply; when the script runs out the fake answers with a
-// tool call for the first tool offered, or, when the request feeds tool
-// results back, with end_turn.
+// Package modeltest runs fake model APIs on loopback for tests: the official
+// SDKs talk to them over real HTTP. Each request gets the next scripted
+// reply; when the script runs out the fake answers with a tool call for the
+// first tool offered, or, when the request feeds tool results back, with
+// end_turn.
+//
+// The Anthropic fake (anthropic*.go) keeps the Messages API's documented
+// contract for the Claude models it knows (see anthropic_models.go): it
+// refuses with the documented 400 what the real API refuses (forced tool
+// choice on the 5.5-class models, thinking settings a model does not take,
+// effort values, strict schemas outside the supported subset, thinking
+// blocks dropped, edited or replayed under another conversation), and it
+// answers in the documented shape (thinking blocks with signatures bound to
+// the model and the conversation, usage with thinking tokens, stop
+// reasons). A model id it does not know gets the old lenient behaviour.
 package modeltest
 
 import (
@@ -22,8 +32,29 @@ type Reply struct {
 	Body    string            // raw body; empty picks a default for Status
 	Delay   time.Duration     // wait before answering (or until the request is cancelled)
 	Block   chan struct{}     // if set, wait until closed (or the request is cancelled)
-	// StopReason for a 200 answer; default "tool_use".
+	// StopReason for a 200 answer. "" calls a tool, or ends the turn with
+	// text when the request feeds tool results back. "tool_use" always calls
+	// a tool; "end_turn" answers with text only; "max_tokens" and
+	// "model_context_window_exceeded" cut the content; "stop_sequence" cuts
+	// the text at the request's first stop sequence; "pause_turn" answers
+	// with the content so far, to be sent back as it is to continue;
+	// "refusal" declines, with stop_details. Any other value is sent as it
+	// is on a tool call.
 	StopReason string
+	// NoTool: the model declines to call a tool and ends the turn with text
+	// (what a model may do under tool_choice auto).
+	NoTool bool
+	// Text replaces the answer's text block.
+	Text string
+	// Tool names the tool to call; default the one tool_choice forces, else
+	// the first tool offered.
+	Tool string
+	// Redacted adds a redacted_thinking block after the thinking block (on
+	// a reply that thinks).
+	Redacted bool
+	// ThinkingTokens replaces the thinking tokens the reply spends (on a
+	// reply that thinks); 0 spends the fake's amount for the effort.
+	ThinkingTokens int
 }
 
 // Request is what the fake received.
@@ -32,18 +63,55 @@ type Request struct {
 	Header http.Header
 	Body   map[string]any
 	Raw    []byte
+	// ID is the request id the fake answered with (request-id header).
+	ID string
+	// Status is the HTTP status the fake answered; 0 while it is still
+	// waiting or when the client gave up.
+	Status int
+	// Error is the error the fake answered with; nil on success.
+	Error *APIError
+}
+
+// APIError is an error the fake answered with:
+// {"type":"error","error":{"type":Type,"message":Message},"request_id":...}.
+type APIError struct {
+	Type    string
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Type + ": " + e.Message }
+
+// Refusal is a request the fake refused because the real API would: a 4xx
+// it chose itself, not one scripted with Reply.Status.
+type Refusal struct {
+	RequestID string
+	Model     string
+	Status    int
+	Type      string
+	Message   string
 }
 
 // Fake is a fake Messages API handler.
 type Fake struct {
 	// Then is the reply once the script has run out (default: a tool call).
 	Then Reply
-	// KeepRequests records requests for Requests; off for load runs.
+	// KeepRequests records requests for Requests and Refusals; off for load
+	// runs.
 	KeepRequests bool
+	// SigningKey signs the thinking blocks the fake issues and verifies the
+	// ones sent back. Nil uses a fixed key, so signatures stay valid across
+	// fakes and restarts (cmd/fakemodel); a fake with another key refuses
+	// them as tampered.
+	SigningKey []byte
+	// OnRefusal, if set, is called for each refusal (also when
+	// KeepRequests is off).
+	OnRefusal func(Refusal)
 
 	mu       sync.Mutex
 	script   []Reply
 	requests []Request
+	refusals []Refusal
+	refused  int
 	count    int
 	started  chan struct{} // receives a value each time a request arrives
 }
@@ -65,11 +133,28 @@ func NewAnthropic(script ...Reply) *Server {
 	return &Server{Server: httptest.NewServer(f), Fake: f}
 }
 
-// Requests returns a copy of the requests received so far.
+// Requests returns a copy of the requests received so far, refused ones
+// included.
 func (s *Fake) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// Refusals returns the requests the fake refused as the real API would,
+// in order.
+func (s *Fake) Refusals() []Refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Refusal(nil), s.refusals...)
+}
+
+// RefusalCount is how many requests the fake refused, counted also when
+// KeepRequests is off.
+func (s *Fake) RefusalCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // Started is signalled once per request as it arrives.
@@ -86,8 +171,9 @@ func (s *Fake) answer(w http.ResponseWriter, r *http.Request, idHeader string) (
 	s.mu.Lock()
 	s.count++
 	n := s.count
+	id := fmt.Sprintf("req_fake_%d", n)
 	if s.KeepRequests {
-		s.requests = append(s.requests, Request{At: time.Now(), Header: r.Header.Clone(), Body: body, Raw: raw})
+		s.requests = append(s.requests, Request{At: time.Now(), Header: r.Header.Clone(), Body: body, Raw: raw, ID: id})
 	}
 	rep = s.Then
 	if len(s.script) > 0 {
@@ -117,100 +203,74 @@ func (s *Fake) answer(w http.ResponseWriter, r *http.Request, idHeader string) (
 		w.Header().Set(k, v)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(idHeader, fmt.Sprintf("req_fake_%d", n))
+	w.Header().Set(idHeader, id)
 	status = rep.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
+	s.settle(id, status, nil)
 	return rep, body, status, true
 }
 
-// ServeHTTP answers one request.
-func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" {
-		http.Error(w, `{"type":"error","error":{"type":"not_found_error","message":"no such route"}}`, http.StatusNotFound)
-		return
-	}
-	rep, body, status, ok := s.answer(w, r, "request-id")
-	if !ok {
-		return
-	}
-	w.WriteHeader(status)
-	if rep.Body != "" {
-		io.WriteString(w, rep.Body)
-		return
-	}
-	if status != http.StatusOK {
-		io.WriteString(w, errorBody(status))
-		return
-	}
-	if rep.StopReason == "" && hasToolResults(body) {
-		io.WriteString(w, endTurn(body))
-		return
-	}
-	io.WriteString(w, toolUse(body, rep.StopReason))
-}
-
-// hasToolResults reports whether the request's last message carries
-// tool_result blocks: the loop is feeding results back.
-func hasToolResults(req map[string]any) bool {
-	msgs, _ := req["messages"].([]any)
-	if len(msgs) == 0 {
-		return false
-	}
-	last, _ := msgs[len(msgs)-1].(map[string]any)
-	content, _ := last["content"].([]any)
-	for _, c := range content {
-		if b, _ := c.(map[string]any); b["type"] == "tool_result" {
-			return true
+// settle records how the request with id was answered.
+func (s *Fake) settle(id string, status int, e *APIError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.requests) - 1; i >= 0; i-- {
+		if s.requests[i].ID == id {
+			s.requests[i].Status, s.requests[i].Error = status, e
+			return
 		}
 	}
-	return false
 }
 
-// endTurn answers a round that fed tool results back: the model is done.
-func endTurn(req map[string]any) string {
-	msg := map[string]any{
-		"id": "msg_fake_end", "type": "message", "role": "assistant", "model": req["model"],
-		"content":     []any{map[string]any{"type": "text", "text": "Done: the tool results are recorded."}},
-		"stop_reason": "end_turn", "stop_sequence": nil,
-		"usage": map[string]any{"input_tokens": 950, "output_tokens": 12, "cache_read_input_tokens": 700, "cache_creation_input_tokens": 0},
+// refuse records a refusal the fake chose and reports it to OnRefusal.
+func (s *Fake) refuse(rf Refusal) {
+	s.settle(rf.RequestID, rf.Status, &APIError{Type: rf.Type, Message: rf.Message})
+	s.mu.Lock()
+	s.refused++
+	if s.KeepRequests {
+		s.refusals = append(s.refusals, rf)
 	}
-	b, _ := json.Marshal(msg)
-	return string(b)
+	hook := s.OnRefusal
+	s.mu.Unlock()
+	if hook != nil {
+		hook(rf)
+	}
 }
 
-func errorBody(status int) string {
-	typ := map[int]string{400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-		404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error"}[status]
+// ServeHTTP answers one Messages API request (see anthropic.go).
+func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serveAnthropic(w, r)
+}
+
+// errorType is the Messages API error type for an HTTP status.
+// https://platform.claude.com/docs/en/api/errors
+func errorType(status int) string {
+	typ := map[int]string{400: "invalid_request_error", 401: "authentication_error", 402: "billing_error", 403: "permission_error",
+		404: "not_found_error", 409: "conflict_error", 413: "request_too_large", 429: "rate_limit_error",
+		500: "api_error", 504: "timeout_error", 529: "overloaded_error"}[status]
 	if typ == "" {
 		typ = "api_error"
 	}
-	return fmt.Sprintf(`{"type":"error","error":{"type":%q,"message":"fake %d %s"}}`, typ, status, typ)
+	return typ
 }
 
-// toolUse answers with a call to the first tool in the request, with an
-// input that carries the seed fields.
-func toolUse(req map[string]any, stopReason string) string {
-	name := "none"
-	if tools, ok := req["tools"].([]any); ok && len(tools) > 0 {
-		if t, ok := tools[0].(map[string]any); ok {
-			name, _ = t["name"].(string)
-		}
-	}
-	if stopReason == "" {
-		stopReason = "tool_use"
-	}
-	msg := map[string]any{
-		"id": "msg_fake", "type": "message", "role": "assistant", "model": req["model"],
-		"content": []any{
-			map[string]any{"type": "text", "text": "Deciding from the event data."},
-			map[string]any{"type": "tool_use", "id": "toolu_fake_1", "name": name,
-				"input": map[string]any{"stripe_id": "obj_from_event", "amount": 1000, "customer": "cus_x", "reason": "fraudulent", "action": "accept"}},
-		},
-		"stop_reason": stopReason, "stop_sequence": nil,
-		"usage": map[string]any{"input_tokens": 812, "output_tokens": 64, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0},
-	}
-	b, _ := json.Marshal(msg)
+// errorJSON is an error body in the documented shape: "The API always
+// returns errors as JSON, with a top-level error object that always
+// includes a type and message value. The response also includes a
+// request_id field." https://platform.claude.com/docs/en/api/errors#error-shapes
+func errorJSON(typ, msg, requestID string) string {
+	b, _ := json.Marshal(map[string]any{
+		"type":       "error",
+		"error":      map[string]any{"type": typ, "message": msg},
+		"request_id": requestID,
+	})
 	return string(b)
+}
+
+// errorBody is the default body of a scripted error status.
+func errorBody(status int, requestID string) string {
+	typ := errorType(status)
+	return errorJSON(typ, fmt.Sprintf("fake %d %s", status, typ), requestID)
 }

@@ -6,19 +6,39 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 )
 
-// OpenAIFake is a fake Chat Completions API handler. It shares Fake's
-// script, request log and Started signal; only the wire format differs.
+// OpenAIFake is a fake OpenAI API handler: Chat Completions (POST
+// /v1/chat/completions) and the Responses API (POST /v1/responses). It
+// shares Fake's script, request log and Started signal; only the wire
+// format differs.
 //
-// For a 200 answer without a Body it calls the first tool offered, with
-// the same input as the Anthropic fake, or, when the request feeds tool
-// results back (its last message has role "tool") and no StopReason is
-// scripted, finishes with finish_reason stop. Reply.StopReason sets
-// finish_reason, in either vocabulary: tool_use/end_turn/max_tokens map to
-// tool_calls/stop/length, anything else is sent as it is.
+// For a 200 Chat Completions answer without a Body it calls the first tool
+// offered, with the same input as the Anthropic fake, or, when the request
+// feeds tool results back (its last message has role "tool") and no
+// StopReason is scripted, finishes with finish_reason stop.
+// Reply.StopReason sets finish_reason, in either vocabulary:
+// tool_use/end_turn/max_tokens map to tool_calls/stop/length, anything
+// else is sent as it is. The Responses API's answers are described at
+// serveResponses.
+//
+// Both endpoints refuse what OpenAI documents it refuses (openai_contract.go,
+// each rule with its source), whatever the script says, unless the scripted
+// reply is itself an error: a reasoning effort the model does not accept,
+// function tools on Chat Completions with a GPT-5.4-or-later model whose
+// effort is not none, sampling parameters with an effort other than none,
+// and, on Responses, reasoning or tool-call items that do not match what
+// this fake issued.
 type OpenAIFake struct {
 	*Fake
+
+	mu      sync.Mutex
+	key     []byte            // signs the fake's encrypted reasoning
+	n       int               // Responses answers so far, for item ids
+	fcRS    map[string]string // function_call item id -> the reasoning item issued with it
+	callRS  map[string]string // call_id -> the reasoning item issued with it
+	dropped []DroppedReasoning
 }
 
 // OpenAIServer is an OpenAIFake listening on loopback. Point a provider at
@@ -28,8 +48,8 @@ type OpenAIServer struct {
 	*OpenAIFake
 }
 
-// NewOpenAI starts a fake that answers POST /v1/chat/completions from
-// script.
+// NewOpenAI starts a fake that answers POST /v1/chat/completions and POST
+// /v1/responses from script.
 func NewOpenAI(script ...Reply) *OpenAIServer {
 	f := &OpenAIFake{Fake: NewFake(script...)}
 	return &OpenAIServer{Server: httptest.NewServer(f), OpenAIFake: f}
@@ -40,15 +60,30 @@ func (s *OpenAIServer) BaseURL() string { return s.URL + "/v1" }
 
 // ServeHTTP answers one request.
 func (s *OpenAIFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/chat/completions":
+		s.serveChat(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/responses":
+		s.serveResponses(w, r)
+	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, openAIError(http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path))
-		return
 	}
+}
+
+// serveChat answers one Chat Completions request.
+func (s *OpenAIFake) serveChat(w http.ResponseWriter, r *http.Request) {
 	rep, body, status, ok := s.answer(w, r, "x-request-id")
 	if !ok {
 		return
+	}
+	if status == http.StatusOK {
+		if ref := oaiChatRefusal(body); ref != nil {
+			w.WriteHeader(ref.status)
+			io.WriteString(w, ref.body)
+			return
+		}
 	}
 	w.WriteHeader(status)
 	switch {
@@ -71,10 +106,13 @@ func (s *OpenAIFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		model, _ := body["model"].(string)
 		io.WriteString(w, OpenAIBody(model, finishReason(rep.StopReason), "Deciding from the event data.",
-			OpenAICall{ID: "call_fake_1", Name: name,
-				Arguments: `{"stripe_id":"obj_from_event","amount":1000,"customer":"cus_x","reason":"fraudulent","action":"accept"}`}))
+			OpenAICall{ID: "call_fake_1", Name: name, Arguments: oaiArguments}))
 	}
 }
+
+// fakeArguments is the default call's input, the same as the Anthropic
+// fake's.
+const oaiArguments = `{"stripe_id":"obj_from_event","amount":1000,"customer":"cus_x","reason":"fraudulent","action":"accept"}`
 
 // OpenAICall is one tool call in an OpenAIBody answer.
 type OpenAICall struct {

@@ -5,15 +5,18 @@
 package route
 
 import (
-	"github.com/tidwall/gjson"
-
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
 
+	"github.com/tidwall/gjson"
+
+	"github.com/agenthook/agenthook/internal/agent"
 	"github.com/agenthook/agenthook/internal/config"
+	"github.com/agenthook/agenthook/internal/schema"
 )
 
 // Tool is a tool offered to the model for a route.
@@ -25,6 +28,11 @@ type Tool struct {
 	// CompileExpr), for the offline provider; a literal is a CEL literal
 	// ('"escalate_to_human"'). New checks that they compile.
 	InputFrom map[string]string
+	// Strict is sent as strict: true: the schema is one that strict tool
+	// use accepts, so the model's input is made to match it.
+	Strict bool
+	// Check validates an input against InputSchema before anything runs.
+	Check func(input json.RawMessage) error
 }
 
 // DefaultOrderKey groups events by the object they are about.
@@ -72,6 +80,10 @@ type Route struct {
 	OrderKey string
 	// Budget caps the route's spend per window (nil: no cap).
 	Budget *config.Budget
+	// Settings is how the route's model requests are made (tool choice,
+	// thinking, effort, max_tokens): the route's config over the agent's,
+	// over the model's capabilities, resolved and checked by New.
+	Settings agent.Settings
 
 	when   *Expr     // compiled When
 	redact *redactor // DefaultRedact + Redact
@@ -92,6 +104,11 @@ type Table struct {
 // hand-built Config cannot produce a Table that fails later.
 func New(cfg *config.Config) (*Table, error) {
 	t := &Table{exact: map[string]int{}}
+	caps := agent.CapabilitiesOf(cfg.Agent.Provider, cfg.Agent.Model)
+	base := agent.Settings{ToolChoice: cfg.Agent.ToolChoice, Thinking: cfg.Agent.Thinking, Effort: cfg.Agent.Effort, MaxTokens: cfg.Agent.MaxTokens}
+	if err := base.Check(caps, cfg.Agent.Model, 0); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
 	for i, cr := range cfg.Routes {
 		r := Route{
 			Name: cr.Name, Events: cr.Events, Instructions: cr.Instructions,
@@ -140,7 +157,13 @@ func New(cfg *config.Config) (*Table, error) {
 			if !ok {
 				return nil, fmt.Errorf("%s names tool %q, which is not defined under tools: define it or fix the name", label, name)
 			}
-			tool := Tool{Name: name, Description: ct.Description, InputSchema: ct.InputSchema, InputFrom: ct.InputFrom}
+			compiled, err := schema.Compile(name, ct.InputSchema)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", label, err)
+			}
+			strict, _ := schema.Strict(ct.InputSchema)
+			tool := Tool{Name: name, Description: ct.Description, InputSchema: ct.InputSchema, InputFrom: ct.InputFrom,
+				Strict: strict, Check: compiled.Validate}
 			// Checked here so a typo fails at start, not on the first event;
 			// the offline provider compiles and caches them for use.
 			for field, src := range ct.InputFrom {
@@ -150,9 +173,26 @@ func New(cfg *config.Config) (*Table, error) {
 			}
 			r.Tools = append(r.Tools, tool)
 		}
+		own := agent.Settings{ToolChoice: cr.ToolChoice, Thinking: cr.Thinking, Effort: cr.Effort, MaxTokens: cr.MaxTokens}
+		r.Settings = base.Over(own)
+		if err := r.Settings.Check(caps, cfg.Agent.Model, len(r.Tools)); err != nil {
+			return nil, fmt.Errorf("%s: %w (agent.%s or this route's own key)", label, err, settingKey(err))
+		}
+		r.Settings = r.Settings.WithDefaults(caps, len(r.Tools))
 		t.routes = append(t.routes, r)
 	}
 	return t, nil
+}
+
+// settingKey names the config key an error of Settings.Check is about.
+func settingKey(err error) string {
+	msg := err.Error()
+	for _, k := range []string{"tool_choice", "thinking", "effort"} {
+		if strings.HasPrefix(msg, k) {
+			return k
+		}
+	}
+	return "max_tokens"
 }
 
 func isWildcard(p string) bool { return p == "*" || strings.HasSuffix(p, ".*") }
@@ -195,6 +235,36 @@ func (t *Table) Print(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("print routes: %w", err)
+	}
+	return nil
+}
+
+// PrintRequests writes what each route's first model request will carry,
+// as `agenthook check` shows it: "-" is a setting not sent, which leaves
+// the API's default.
+func (t *Table) PrintRequests(w io.Writer, provider, model string) error {
+	caps := agent.CapabilitiesOf(provider, model)
+	family := caps.Family
+	if family == "" {
+		family = "unknown: the safe choice (auto, no thinking or effort sent)"
+	}
+	fmt.Fprintf(w, "requests to %s %s (capabilities: %s):\n", provider, model, family)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUTE\tTOOL_CHOICE\tTHINKING\tEFFORT\tMAX_TOKENS\tSTRICT")
+	for _, r := range t.routes {
+		tools := make([]agent.Tool, len(r.Tools))
+		var strict []string
+		for i, tool := range r.Tools {
+			tools[i] = agent.Tool{Name: tool.Name}
+			if tool.Strict {
+				strict = append(strict, tool.Name)
+			}
+		}
+		s := r.Settings
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Name, s.Choice(tools), orDash(s.Thinking), orDash(s.Effort), s.MaxTokens, orDash(strings.Join(strict, ",")))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("print requests: %w", err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agenthook/agenthook/internal/config"
+	"github.com/agenthook/agenthook/internal/journal"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
 )
@@ -150,6 +151,9 @@ type eventDetail struct {
 
 func newEventDetail(ev *store.Event, prices *config.Prices) eventDetail {
 	d := eventDetail{Event: ev, Totals: ev.Totals()}
+	for i, st := range ev.Steps {
+		ev.Steps[i].Data = journal.Public(journal.Entry{Kind: st.Kind, Data: st.Data})
+	}
 	if prices != nil {
 		t := d.Totals
 		c := prices.Cost(t.TokensIn, t.TokensOut, t.CacheRead, t.CacheWrite)

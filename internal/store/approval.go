@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/agenthook/agenthook/internal/journal"
 )
 
 // Human approval. A tool with approval: required pauses its event: the
@@ -73,22 +75,22 @@ func (s *Store) Approvals(ctx context.Context) ([]Pending, error) {
 func pendingOf(ev *Event) []Pending {
 	var out []Pending
 	decided := map[string]bool{}
-	for _, st := range ev.Steps {
-		switch st.Kind {
-		case "replay":
+	for i, e := range ev.Entries() {
+		if e.Kind != journal.KindApproval && e.Kind != journal.KindApprovalRequested && e.Kind != journal.KindReplay {
+			continue
+		}
+		step, err := journal.Decode(e)
+		if err != nil {
+			continue // unreadable: nothing to offer an operator
+		}
+		switch s := step.(type) {
+		case *journal.Replay:
 			out, decided = nil, map[string]bool{}
-		case "approval":
-			var a struct {
-				ToolUseID string `json:"tool_use_id"`
-			}
-			json.Unmarshal(st.Data, &a)
-			decided[a.ToolUseID] = true
-		case "approval_requested":
-			var p Pending
-			if json.Unmarshal(st.Data, &p) == nil {
-				p.EventID, p.EventType, p.RequestedAt = ev.ID, ev.Type, st.At
-				out = append(out, p)
-			}
+		case *journal.Approval:
+			decided[s.ToolUseID] = true
+		case *journal.ApprovalRequested:
+			out = append(out, Pending{EventID: ev.ID, EventType: ev.Type, Round: s.Round, Tool: s.Tool, ToolUseID: s.ToolUseID,
+				Input: s.Input, Text: s.Text, RequestedAt: ev.Steps[i].At})
 		}
 	}
 	kept := out[:0]
@@ -142,8 +144,8 @@ func (s *Store) Decide(ctx context.Context, id, toolUseID string, approved bool,
 	if n == 0 {
 		return fmt.Errorf("%w: %s was decided meanwhile", ErrNotPending, id)
 	}
-	if err := s.record(ctx, t, id, ev.Attempts, "approval", map[string]any{
-		"round": p.Round, "tool_use_id": p.ToolUseID, "tool": p.Tool, "approved": approved, "reason": reason, "by": by,
+	if err := s.record(ctx, t, id, ev.Attempts, &journal.Approval{
+		Round: p.Round, ToolUseID: p.ToolUseID, Tool: p.Tool, Approved: approved, Reason: reason, By: by,
 	}); err != nil {
 		return err
 	}

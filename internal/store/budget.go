@@ -45,7 +45,7 @@ func (s *Store) RouteUsage(ctx context.Context, route string, since time.Time) (
 		if err := rows.Scan(&id, &at, &data); err != nil {
 			return Usage{}, fmt.Errorf("store: usage of %s: %w", route, err)
 		}
-		t.add([]byte(data))
+		t.addData([]byte(data))
 		events[id] = true
 		if ts := time.UnixMicro(at); u.Oldest.IsZero() || ts.Before(u.Oldest) {
 			u.Oldest = ts

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/agenthook/agenthook/internal/journal"
 )
 
 // Record is an event's row without its payload and order key: what List
@@ -66,13 +68,24 @@ type Run struct {
 	store   *Store
 }
 
-// Record appends a step to the event's journal. data is stored as JSON.
-func (r *Run) Record(ctx context.Context, kind string, data any) error {
-	return r.store.record(ctx, r.store.drv, r.Event.ID, r.Attempt, kind, data)
+// Append appends a step to the event's journal (journal.Appender).
+func (r *Run) Append(ctx context.Context, step journal.Step) error {
+	return r.store.record(ctx, r.store.drv, r.Event.ID, r.Attempt, step)
 }
 
-func (s *Store) record(ctx context.Context, q querier, eventID string, attempt int, kind string, data any) error {
-	b, err := json.Marshal(data)
+// Entries returns the event's journal as the journal package reads it.
+func (e *Event) Entries() []journal.Entry {
+	out := make([]journal.Entry, len(e.Steps))
+	for i, st := range e.Steps {
+		out[i] = journal.Entry{Kind: st.Kind, Data: st.Data}
+	}
+	return out
+}
+
+// record is the one place a step is written: its kind and its JSON.
+func (s *Store) record(ctx context.Context, q querier, eventID string, attempt int, step journal.Step) error {
+	kind := step.Kind()
+	b, err := json.Marshal(step)
 	if err != nil {
 		return fmt.Errorf("store: journal %s for %s: %w", kind, eventID, err)
 	}
@@ -147,7 +160,7 @@ func (s *Store) Replay(ctx context.Context, id, route string) error {
 	// Only a finished event may be replayed; the condition makes two
 	// concurrent replays queue one job, not two.
 	n, err := t.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, route = ?, last_error = '', updated_at = ?
-		WHERE id = ? AND status IN ('done', 'dead', 'ignored', 'filtered')`), string(StatusQueued), route, nowMicro(), id)
+		WHERE id = ? AND status IN ('done', 'dead', 'ignored', 'filtered', 'no_decision')`), string(StatusQueued), route, nowMicro(), id)
 	if err != nil {
 		return fmt.Errorf("store: replay %s: %w", id, err)
 	}
@@ -157,7 +170,7 @@ func (s *Store) Replay(ctx context.Context, id, route string) error {
 	if err := s.drv.insertJob(ctx, t, DispatchArgs{EventID: id}, s.insertOpts()); err != nil {
 		return fmt.Errorf("store: replay %s: insert job: %w", id, err)
 	}
-	if err := s.record(ctx, t, id, ev.Attempts, "replay", map[string]any{"previous_status": ev.Status, "route": route}); err != nil {
+	if err := s.record(ctx, t, id, ev.Attempts, &journal.Replay{PreviousStatus: string(ev.Status), Route: route}); err != nil {
 		return err
 	}
 	return t.commit(ctx)

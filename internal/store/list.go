@@ -3,13 +3,14 @@ package store
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agenthook/agenthook/internal/journal"
 )
 
 // Page sizes of List.
@@ -56,40 +57,41 @@ type Page struct {
 
 // Totals sums an event's model requests over its whole journal.
 type Totals struct {
-	ModelRequests  int   `json:"model_requests"`
-	TokensIn       int64 `json:"tokens_in"`
-	TokensOut      int64 `json:"tokens_out"`
+	ModelRequests int   `json:"model_requests"`
+	TokensIn      int64 `json:"tokens_in"`
+	TokensOut     int64 `json:"tokens_out"`
+	// ThinkingTokens is the part of TokensOut spent thinking.
+	ThinkingTokens int64 `json:"thinking_tokens"`
 	CacheRead      int64 `json:"cache_read_tokens"`
 	CacheWrite     int64 `json:"cache_write_tokens"`
 	ModelLatencyMS int64 `json:"model_latency_ms"`
 }
 
-// add counts one model_request step's data.
-func (t *Totals) add(data []byte) {
-	var d struct {
-		InputTokens   int64 `json:"input_tokens"`
-		OutputTokens  int64 `json:"output_tokens"`
-		CacheRead     int64 `json:"cache_read_input_tokens"`
-		CacheCreation int64 `json:"cache_creation_input_tokens"`
-		LatencyMS     int64 `json:"latency_ms"`
-	}
-	if json.Unmarshal(data, &d) != nil {
-		return // a step this version cannot read adds nothing
-	}
+// add counts one model request.
+func (t *Totals) add(m *journal.ModelRequest) {
 	t.ModelRequests++
-	t.TokensIn += d.InputTokens
-	t.TokensOut += d.OutputTokens
-	t.CacheRead += d.CacheRead
-	t.CacheWrite += d.CacheCreation
-	t.ModelLatencyMS += d.LatencyMS
+	t.TokensIn += m.InputTokens
+	t.TokensOut += m.OutputTokens
+	t.ThinkingTokens += m.ThinkingTokens
+	t.CacheRead += m.CacheReadInputTokens
+	t.CacheWrite += m.CacheCreationInputTokens
+	t.ModelLatencyMS += m.LatencyMS
+}
+
+// addData counts one model_request step's JSON; a step this version
+// cannot read adds nothing.
+func (t *Totals) addData(data []byte) {
+	if step, err := journal.Decode(journal.Entry{Kind: journal.KindModelRequest, Data: data}); err == nil {
+		t.add(step.(*journal.ModelRequest))
+	}
 }
 
 // Totals sums the event's model_request steps.
 func (e *Event) Totals() Totals {
 	var t Totals
 	for _, st := range e.Steps {
-		if st.Kind == "model_request" {
-			t.add(st.Data)
+		if st.Kind == journal.KindModelRequest {
+			t.addData(st.Data)
 		}
 	}
 	return t
@@ -229,7 +231,7 @@ func (s *Store) addTokens(ctx context.Context, events []Summary) error {
 		if err := rows.Scan(&id, &data); err != nil {
 			return fmt.Errorf("store: list events: token totals: %w", err)
 		}
-		totals[index[id]].add([]byte(data))
+		totals[index[id]].addData([]byte(data))
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: list events: token totals: %w", err)

@@ -2,12 +2,15 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/agenthook/agenthook/internal/journal"
 	"github.com/agenthook/agenthook/internal/store"
 )
 
@@ -194,12 +197,12 @@ func TestListAndEventTotals(t *testing.T) {
 			return nil
 		}
 		for round := 1; round <= 2; round++ {
-			if err := run.Record(ctx, "model_request", map[string]any{"round": round, "input_tokens": 100 * round, "output_tokens": 10 * round,
-				"cache_read_input_tokens": 7, "cache_creation_input_tokens": 3, "latency_ms": 250}); err != nil {
+			if err := run.Append(ctx, &journal.ModelRequest{Round: round, LatencyMS: 250, Usage: journal.Usage{
+				InputTokens: int64(100 * round), OutputTokens: int64(10 * round), CacheReadInputTokens: 7, CacheCreationInputTokens: 3}}); err != nil {
 				return err
 			}
 			// Other kinds never count, even with token-like fields.
-			if err := run.Record(ctx, "decision", map[string]any{"round": round, "input_tokens": 1000}); err != nil {
+			if err := run.Append(ctx, &journal.Unknown{Name: "decision", Data: json.RawMessage(fmt.Sprintf(`{"round":%d,"input_tokens":1000}`, round))}); err != nil {
 				return err
 			}
 		}

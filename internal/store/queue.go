@@ -10,6 +10,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/agenthook/agenthook/internal/journal"
 )
 
 // DispatchArgs is the queue job for one event. It carries only the id: the
@@ -165,8 +167,8 @@ func (s *Store) recoverRunning(ctx context.Context) error {
 		if _, err := t.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, updated_at = ? WHERE id = ?`), string(StatusQueued), nowMicro(), c.id); err != nil {
 			return fmt.Errorf("store: recover event %s: %w", c.id, err)
 		}
-		if err := s.record(ctx, t, c.id, c.attempt, "interrupted", map[string]string{
-			"error": "the process stopped during this attempt (crash or kill); the event was re-queued at start",
+		if err := s.record(ctx, t, c.id, c.attempt, &journal.Interrupted{
+			Error: "the process stopped during this attempt (crash or kill); the event was re-queued at start",
 		}); err != nil {
 			return err
 		}
@@ -245,8 +247,8 @@ func (s *Store) work(ctx context.Context, job *river.Job[DispatchArgs]) error {
 		// The previous attempt never reported back: its process died
 		// mid-flight and River rescued the job (several replicas), so
 		// whatever it sent may have reached the model. Journal the cut.
-		s.record(ctx, s.drv, id, ev.Attempts, "interrupted", map[string]string{
-			"error": "the attempt stopped mid-flight (its process died); the job was rescued and runs again",
+		s.record(ctx, s.drv, id, ev.Attempts, &journal.Interrupted{
+			Error: "the attempt stopped mid-flight (its process died); the job was rescued and runs again",
 		})
 	}
 	if _, err := s.drv.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, attempts = ?, updated_at = ? WHERE id = ?`),
@@ -260,13 +262,16 @@ func (s *Store) work(ctx context.Context, job *river.Job[DispatchArgs]) error {
 	latency := time.Since(start)
 
 	if herr == nil {
-		return s.complete(ctx, job, run, StatusDone, latency)
+		return s.complete(ctx, job, run, StatusDone, "", latency)
 	}
 	if errors.Is(herr, ErrFiltered) {
-		return s.complete(ctx, job, run, StatusFiltered, latency)
+		return s.complete(ctx, job, run, StatusFiltered, "", latency)
 	}
 	if errors.Is(herr, ErrAwaitingApproval) {
-		return s.complete(ctx, job, run, StatusAwaitingApproval, latency)
+		return s.complete(ctx, job, run, StatusAwaitingApproval, "", latency)
+	}
+	if errors.Is(herr, ErrNoDecision) {
+		return s.complete(ctx, job, run, StatusNoDecision, herr.Error(), latency)
 	}
 	if d, ok := isDeferred(herr); ok {
 		wctx := context.WithoutCancel(ctx)
@@ -284,17 +289,23 @@ func (s *Store) work(ctx context.Context, job *river.Job[DispatchArgs]) error {
 // leaves out: the job completes and the event is marked filtered.
 var ErrFiltered = errors.New("filtered out by the route's when: expression")
 
-// complete marks the event finished (done or filtered) and the job
-// completed in one transaction, so a crash cannot leave a finished dispatch
-// to be run again.
-func (s *Store) complete(ctx context.Context, job *river.Job[DispatchArgs], run *Run, status Status, latency time.Duration) error {
+// ErrNoDecision is what a Handler returns (wrapped, with the reason) when
+// the model called no tool: the job completes and the event is marked
+// no_decision, with the reason in last_error, for an operator to replay.
+var ErrNoDecision = errors.New("no decision")
+
+// complete marks the event finished (done, filtered, no_decision, …) and
+// the job completed in one transaction, so a crash cannot leave a finished
+// dispatch to be run again. lastError is the reason an operator should
+// read, or "".
+func (s *Store) complete(ctx context.Context, job *river.Job[DispatchArgs], run *Run, status Status, lastError string, latency time.Duration) error {
 	t, err := s.drv.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
 	}
 	defer t.rollback(ctx)
-	if _, err := t.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = '', updated_at = ? WHERE id = ?`),
-		string(status), nowMicro(), run.Event.ID); err != nil {
+	if _, err := t.exec(ctx, s.q(`UPDATE agenthook_event SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`),
+		string(status), lastError, nowMicro(), run.Event.ID); err != nil {
 		return fmt.Errorf("store: complete %s: %w", run.Event.ID, err)
 	}
 	if err := s.releaseObject(ctx, t, run.Event); err != nil {

@@ -48,11 +48,14 @@ const (
 	// StatusDeferred: the event waits, e.g. for its route's budget to have
 	// room; last_error says why.
 	StatusDeferred Status = "deferred"
+	// StatusNoDecision: the model called no tool, even after a corrective
+	// round; last_error says what it answered. Never a silent done.
+	StatusNoDecision Status = "no_decision"
 )
 
 // Statuses lists every status an event can have.
 var Statuses = []Status{StatusIgnored, StatusQueued, StatusRunning, StatusRetrying, StatusDone, StatusDead,
-	StatusFiltered, StatusAwaitingApproval, StatusDeferred}
+	StatusFiltered, StatusAwaitingApproval, StatusDeferred, StatusNoDecision}
 
 // Outcome is what Ingest did with an event.
 type Outcome string

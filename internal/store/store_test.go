@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agenthook/agenthook/internal/journal"
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/store/storetest"
 	"github.com/riverqueue/river/rivertype"
@@ -200,7 +201,7 @@ func testDispatchRetriesThenDone(t *testing.T, loc string) {
 	var calls atomic.Int32
 	h := store.HandlerFunc(func(ctx context.Context, run *store.Run) error {
 		n := calls.Add(1)
-		if err := run.Record(ctx, "model_request", map[string]int{"call": int(n)}); err != nil {
+		if err := run.Append(ctx, &journal.ModelRequest{Round: int(n)}); err != nil {
 			return err
 		}
 		if n < 3 {
@@ -489,7 +490,7 @@ func TestApprovalTimeoutDenies(t *testing.T) {
 				return nil
 			}
 		}
-		if err := run.Record(ctx, "approval_requested", map[string]any{"round": 1, "tool": "refund", "tool_use_id": "toolu_1"}); err != nil {
+		if err := run.Append(ctx, &journal.ApprovalRequested{Round: 1, Tool: "refund", ToolUseID: "toolu_1"}); err != nil {
 			return err
 		}
 		return store.ErrAwaitingApproval

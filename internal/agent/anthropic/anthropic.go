@@ -4,12 +4,16 @@ package anthropic
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	sdk "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/anthropics/anthropic-sdk-go/v2/packages/param"
 
 	"github.com/agenthook/agenthook/internal/agent"
 )
@@ -54,6 +58,15 @@ func (p *Provider) Name() string { return "anthropic" }
 // every tool before it): they are the same for every event of a route, so
 // from the second event on they are billed at the cache-read rate, and
 // within one event every later round reuses them too.
+//
+// An assistant turn goes back exactly as it was received: each block's Raw
+// JSON, byte for byte. "When you continue the conversation after a
+// tool_use, you must pass the complete, unmodified assistant message back,
+// including all thinking and redacted_thinking blocks"; thinking blocks are
+// signed over the model and the conversation before them, so a turn rebuilt
+// or filtered from its parts is refused with a 400.
+// https://platform.claude.com/docs/en/build-with-claude/extended-thinking#preserving-thinking-blocks
+// https://platform.claude.com/docs/en/models/sonnet-5-5/whats-new-sonnet-5-5
 func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, error) {
 	params := sdk.MessageNewParams{
 		Model:     sdk.Model(req.Model),
@@ -62,12 +75,14 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 	for _, m := range req.Messages {
 		blocks := make([]sdk.ContentBlockParamUnion, 0, len(m.Content))
 		for _, b := range m.Content {
-			switch b.Type {
-			case agent.TextBlock:
+			switch {
+			case len(b.Raw) > 0 && m.Role == agent.Assistant:
+				blocks = append(blocks, param.Override[sdk.ContentBlockParamUnion](b.Raw))
+			case b.Type == agent.TextBlock:
 				blocks = append(blocks, sdk.NewTextBlock(b.Text))
-			case agent.ToolUseBlock:
+			case b.Type == agent.ToolUseBlock:
 				blocks = append(blocks, sdk.NewToolUseBlock(b.ID, b.Input, b.Name))
-			case agent.ToolResultBlock:
+			case b.Type == agent.ToolResultBlock:
 				blocks = append(blocks, sdk.NewToolResultBlock(b.ToolUseID, b.Content, b.IsError))
 			}
 		}
@@ -85,6 +100,11 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 		if t.Description != "" {
 			tp.Description = sdk.String(t.Description)
 		}
+		if t.Strict {
+			// "Setting strict: true guarantees the tool's input matches the
+			// schema." https://platform.claude.com/docs/en/build-with-claude/structured-outputs
+			tp.Strict = sdk.Bool(true)
+		}
 		if i == len(req.Tools)-1 {
 			tp.CacheControl = sdk.NewCacheControlEphemeralParam()
 		}
@@ -100,6 +120,20 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 			params.ToolChoice = sdk.ToolChoiceUnionParam{OfAuto: &sdk.ToolChoiceAutoParam{}}
 		}
 	}
+	switch req.Thinking {
+	case "":
+	case "adaptive":
+		params.Thinking = sdk.ThinkingConfigParamUnion{OfAdaptive: &sdk.ThinkingConfigAdaptiveParam{}}
+	case "between_tools":
+		params.Thinking = sdk.ThinkingConfigParamUnion{OfBetweenTools: &sdk.ThinkingConfigBetweenToolsParam{}}
+	case "disabled":
+		params.Thinking = sdk.ThinkingConfigParamUnion{OfDisabled: &sdk.ThinkingConfigDisabledParam{}}
+	default:
+		return nil, &agent.Error{Provider: "anthropic", Message: fmt.Sprintf("thinking %q is not a mode agenthook can send: set agent.thinking to adaptive, between_tools or disabled", req.Thinking)}
+	}
+	if req.Effort != "" {
+		params.OutputConfig = sdk.OutputConfigParam{Effort: sdk.OutputConfigEffort(req.Effort)}
+	}
 
 	var resp *http.Response
 	msg, err := p.client.Messages.New(ctx, params, option.WithResponseInto(&resp))
@@ -114,22 +148,45 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 			OutputTokens:             msg.Usage.OutputTokens,
 			CacheReadInputTokens:     msg.Usage.CacheReadInputTokens,
 			CacheCreationInputTokens: msg.Usage.CacheCreationInputTokens,
+			ThinkingTokens:           msg.Usage.OutputTokensDetails.ThinkingTokens,
 		},
 	}
 	if resp != nil {
 		r.RequestID = resp.Header.Get("request-id")
 		r.RateLimit = rateLimit(resp.Header, time.Now())
 	}
-	for _, block := range msg.Content {
+	content, err := rawContent(msg.RawJSON())
+	if err != nil {
+		return nil, &agent.Error{Provider: "anthropic", Retryable: true, RequestID: r.RequestID, Message: "unreadable response content: " + err.Error()}
+	}
+	for i, block := range msg.Content {
+		b := agent.Block{Type: block.Type, Raw: content[i]}
 		switch block.Type {
 		case "tool_use":
 			tu := block.AsToolUse()
-			r.Content = append(r.Content, agent.Block{Type: agent.ToolUseBlock, ID: tu.ID, Name: tu.Name, Input: tu.Input})
+			b.ID, b.Name, b.Input = tu.ID, tu.Name, tu.Input
 		case "text":
-			r.Content = append(r.Content, agent.Block{Type: agent.TextBlock, Text: block.AsText().Text})
+			b.Text = block.AsText().Text
+		case "thinking":
+			// The text is empty at the default display; kept for the
+			// journal's Raw only, never shown.
 		}
+		r.Content = append(r.Content, b)
 	}
 	return r, nil
+}
+
+// rawContent returns the content blocks of a Messages response exactly as
+// they came, one RawMessage each, including block types this SDK version
+// does not know.
+func rawContent(body string) ([]json.RawMessage, error) {
+	var m struct {
+		Content []json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		return nil, err
+	}
+	return m.Content, nil
 }
 
 // inputSchema turns a JSON schema object into the SDK's parameter, keeping
@@ -183,6 +240,8 @@ func classify(err error) error {
 			e.RateLimit = rateLimit(apiErr.Response.Header, now)
 		}
 		switch apiErr.StatusCode {
+		case http.StatusBadRequest:
+			e.Message += advice(e.Message)
 		case http.StatusUnauthorized:
 			e.Message += " (check ANTHROPIC_API_KEY or agent.api_key)"
 		case http.StatusNotFound:
@@ -196,4 +255,26 @@ func classify(err error) error {
 		return err
 	}
 	return &agent.Error{Provider: "anthropic", Retryable: true, Message: err.Error()}
+}
+
+// advice names the config key to change for a 400 about a request setting
+// the model refuses, so the operator is not left to guess.
+func advice(msg string) string {
+	m := strings.ToLower(msg)
+	switch {
+	case strings.Contains(m, "signature") || strings.Contains(m, "expected `thinking`") || strings.Contains(m, "expected thinking"):
+		// The conversation itself was refused: no setting fixes that.
+		return ""
+	case strings.Contains(m, "tool_choice") || strings.Contains(m, "forced tool"):
+		return " (set agent.tool_choice, or routes[].tool_choice, to auto)"
+	case strings.Contains(m, "thinking"):
+		return " (change agent.thinking, or routes[].thinking: see `agenthook check` for what this model accepts)"
+	case strings.Contains(m, "effort"):
+		return " (change agent.effort, or routes[].effort: see `agenthook check` for what this model accepts)"
+	case strings.Contains(m, "temperature") || strings.Contains(m, "top_p") || strings.Contains(m, "top_k"):
+		return " (agenthook sends no sampling parameters itself: remove them from the proxy or gateway at agent.base_url)"
+	case strings.Contains(m, "max_tokens"):
+		return " (change agent.max_tokens)"
+	}
+	return ""
 }

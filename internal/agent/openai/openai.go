@@ -1,6 +1,31 @@
-// Package openai is the OpenAI provider: Chat Completions requests with
-// function tools, through the official SDK. With a base URL it talks to any
-// OpenAI-compatible server (Ollama, vLLM, llama.cpp, LiteLLM, ...).
+// Package openai is the OpenAI provider, through the official SDK. It
+// speaks two wire APIs:
+//
+//   - The Responses API (POST /v1/responses) for OpenAI itself and Azure
+//     OpenAI, whatever the model. OpenAI recommends Responses for all
+//     projects and serves every model with function calling there, and from
+//     GPT-5.4 on Chat Completions takes function tools only with
+//     reasoning_effort "none" (GPT-6 Astra and GPT-6.1 Sol not at all), so a
+//     GPT-6 model with its default effort answered every tool round 400. A
+//     list of "models that need Responses" would be wrong the day a new
+//     model ships; Responses for all of them costs nothing. Only Responses
+//     carries the model's reasoning from one tool round to the next.
+//     https://developers.openai.com/api/docs/guides/deployment-checklist
+//     https://developers.openai.com/api/docs/guides/migrate-to-responses
+//   - Chat Completions (POST /v1/chat/completions) for OpenAI-compatible
+//     servers (Ollama, vLLM, llama.cpp, LiteLLM, ...), most of which have no
+//     Responses API: any base URL that is not OpenAI's or Azure's.
+//
+// Options.API overrides the choice either way (agent.api).
+//
+// Responses requests are stateless: store false, with the reasoning items'
+// encrypted_content included, so OpenAI keeps nothing and a conversation
+// can be resumed from the journal after a crash. Every output item of a
+// reply (reasoning, message, function_call) is journaled in Block.Raw as it
+// came and sent back verbatim on the next round, which is how reasoning
+// survives tool calls: reasoning items must go back with the calls they
+// came with.
+// https://developers.openai.com/api/docs/guides/preserved-reasoning
 package openai
 
 import (
@@ -18,7 +43,6 @@ import (
 
 	sdk "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-	"github.com/openai/openai-go/v3/shared"
 	"github.com/tidwall/gjson"
 
 	"github.com/agenthook/agenthook/internal/agent"
@@ -27,10 +51,24 @@ import (
 // Name is the provider's name in the journal and in config.
 const Name = "openai"
 
-// ErrorPrefix starts the content of a tool message that carries a failed
-// tool result: Chat Completions has no is_error flag, so the model learns
-// of the failure from the text.
+// ErrorPrefix starts the output of a failed tool result: neither Chat
+// Completions nor Responses has an is_error flag, so the model learns of
+// the failure from the text.
 const ErrorPrefix = "ERROR: "
+
+// The wire APIs, for Options.API (agent.api).
+const (
+	APIResponses = "responses"
+	APIChat      = "chat"
+)
+
+// APIs lists the accepted values of Options.API besides "" (choose by base
+// URL).
+var APIs = []string{APIResponses, APIChat}
+
+// ReasoningBlock is the block type of an OpenAI reasoning item. It carries
+// no text, only Raw, and goes back to OpenAI as it came.
+const ReasoningBlock = "reasoning"
 
 // Options configure the provider.
 type Options struct {
@@ -46,13 +84,27 @@ type Options struct {
 	BaseURL string
 	// Timeout bounds one request; 0 leaves the SDK default.
 	Timeout time.Duration
+	// API is the wire API: APIResponses, APIChat, or "" to choose by
+	// BaseURL (Responses for OpenAI and Azure OpenAI, Chat Completions for
+	// any other server). See CheckAPI.
+	API string
 }
 
-// Provider calls a Chat Completions endpoint.
+// CheckAPI reports whether api is a value Options.API accepts.
+func CheckAPI(api string) error {
+	switch api {
+	case "", APIResponses, APIChat:
+		return nil
+	}
+	return fmt.Errorf("agent.api %q: use %s or %s (or leave it empty to choose by agent.base_url)", api, APIResponses, APIChat)
+}
+
+// Provider calls OpenAI's Responses API or a Chat Completions endpoint.
 type Provider struct {
 	client sdk.Client
-	// legacyMaxTokens sends max_tokens beside max_completion_tokens; see
-	// New.
+	api    string // APIResponses or APIChat; anything else is refused by Send
+	// legacyMaxTokens sends max_tokens beside max_completion_tokens on
+	// Chat Completions; see New.
 	legacyMaxTokens bool
 }
 
@@ -60,13 +112,14 @@ type Provider struct {
 // owns retries, so a rate-limited request frees its worker instead of
 // sleeping in it, and every attempt is journaled.
 //
-// MaxTokens is sent as max_completion_tokens, the field OpenAI requires
-// (its reasoning models reject the deprecated max_tokens). Many
-// OpenAI-compatible servers know only max_tokens (Ollama ignores
+// On Chat Completions MaxTokens is sent as max_completion_tokens, the field
+// OpenAI requires (its reasoning models reject the deprecated max_tokens).
+// Many OpenAI-compatible servers know only max_tokens (Ollama ignores
 // max_completion_tokens, so the cap would silently be lost and a runaway
 // answer would never be reported as truncated), so when BaseURL points
 // anywhere but OpenAI or Azure OpenAI the same value is sent as max_tokens
-// too; servers that know both read the same number from either.
+// too; servers that know both read the same number from either. On
+// Responses it is max_output_tokens.
 func New(o Options) *Provider {
 	opts := []option.RequestOption{
 		option.WithMaxRetries(0),
@@ -78,11 +131,23 @@ func New(o Options) *Provider {
 	if o.Timeout > 0 {
 		opts = append(opts, option.WithRequestTimeout(o.Timeout))
 	}
-	return &Provider{client: sdk.NewClient(opts...), legacyMaxTokens: !officialHost(o.BaseURL)}
+	official := officialHost(o.BaseURL)
+	api := o.API
+	if api == "" {
+		api = APIChat
+		if official {
+			api = APIResponses
+		}
+	}
+	return &Provider{client: sdk.NewClient(opts...), api: api, legacyMaxTokens: !official}
 }
 
+// API is the wire API the provider uses: APIResponses or APIChat.
+func (p *Provider) API() string { return p.api }
+
 // officialHost reports whether baseURL is OpenAI's own API (or Azure
-// OpenAI), which rejects max_tokens for reasoning models.
+// OpenAI): the hosts that serve the Responses API and reject max_tokens
+// for reasoning models.
 func officialHost(baseURL string) bool {
 	if baseURL == "" {
 		return true
@@ -98,43 +163,25 @@ func officialHost(baseURL string) bool {
 // Name implements agent.Provider.
 func (p *Provider) Name() string { return Name }
 
-// Send sends one Chat Completions request carrying the whole conversation.
+// Send sends one round carrying the whole conversation.
 //
 // Parallel tool calls are left at the API's default (allowed): the loop
 // runs the calls of one reply in parallel. The field is not sent because
-// some models and compatible servers reject it.
+// some models and compatible servers reject it. Sampling parameters
+// (temperature, top_p) are never sent: OpenAI's reasoning models refuse
+// them unless the effort is none.
 func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, error) {
-	params := sdk.ChatCompletionNewParams{
-		Model:    sdk.ChatModel(req.Model),
-		Messages: messages(req.System, req.Messages),
+	switch p.api {
+	case APIResponses:
+		return p.sendResponses(ctx, req)
+	case APIChat:
+		return p.sendChat(ctx, req)
 	}
-	if req.MaxTokens > 0 {
-		params.MaxCompletionTokens = sdk.Int(int64(req.MaxTokens))
-		if p.legacyMaxTokens {
-			params.MaxTokens = sdk.Int(int64(req.MaxTokens))
-		}
-	}
-	for _, t := range req.Tools {
-		fn := shared.FunctionDefinitionParam{Name: t.Name, Parameters: parameters(t.InputSchema)}
-		if t.Description != "" {
-			fn.Description = sdk.String(t.Description)
-		}
-		params.Tools = append(params.Tools, sdk.ChatCompletionFunctionTool(fn))
-	}
-	if len(req.Tools) > 0 {
-		params.ToolChoice = toolChoice(req.Choice)
-	}
+	return nil, &agent.Error{Provider: Name, Message: CheckAPI(p.api).Error()}
+}
 
-	var resp *http.Response
-	c, err := p.client.Chat.Completions.New(ctx, params, option.WithResponseInto(&resp))
-	if err != nil {
-		return nil, classify(err, resp)
-	}
-	if len(c.Choices) == 0 {
-		return nil, &agent.Error{Provider: Name, RequestID: requestID(resp),
-			Message: "the answer has no choices: check that agent.base_url points at an OpenAI-compatible /v1 endpoint"}
-	}
-	reply := convertReply(c, roundSeed(req))
+// finish fills what every reply carries from the HTTP response.
+func finish(reply *agent.Reply, req agent.Request, resp *http.Response) *agent.Reply {
 	if reply.Model == "" {
 		reply.Model = req.Model
 	}
@@ -142,66 +189,7 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 	if resp != nil {
 		reply.RateLimit = rateLimit(resp.Header, time.Now())
 	}
-	return reply, nil
-}
-
-// messages maps the neutral conversation to Chat Completions messages.
-//
-// The system prompt is a "system" message, not "developer": every
-// compatible server knows system, and OpenAI treats it as developer for
-// the models that want that. A user message's tool_result blocks become
-// role "tool" messages, which must directly follow the assistant message
-// holding the calls, so they come before any text of the same turn.
-func messages(system string, msgs []agent.Message) []sdk.ChatCompletionMessageParamUnion {
-	var out []sdk.ChatCompletionMessageParamUnion
-	if system != "" {
-		out = append(out, sdk.SystemMessage(system))
-	}
-	for _, m := range msgs {
-		var texts []string
-		if m.Role == agent.Assistant {
-			var calls []sdk.ChatCompletionMessageToolCallUnionParam
-			for _, b := range m.Content {
-				switch b.Type {
-				case agent.TextBlock:
-					if b.Text != "" {
-						texts = append(texts, b.Text)
-					}
-				case agent.ToolUseBlock:
-					calls = append(calls, sdk.ChatCompletionMessageToolCallUnionParam{
-						OfFunction: &sdk.ChatCompletionMessageFunctionToolCallParam{
-							ID:       b.ID,
-							Function: sdk.ChatCompletionMessageFunctionToolCallFunctionParam{Name: b.Name, Arguments: arguments(b.Input)},
-						},
-					})
-				}
-			}
-			a := sdk.ChatCompletionAssistantMessageParam{ToolCalls: calls}
-			if len(texts) > 0 || len(calls) == 0 {
-				a.Content.OfString = sdk.String(strings.Join(texts, "\n\n"))
-			}
-			out = append(out, sdk.ChatCompletionMessageParamUnion{OfAssistant: &a})
-			continue
-		}
-		for _, b := range m.Content {
-			switch b.Type {
-			case agent.TextBlock:
-				if b.Text != "" {
-					texts = append(texts, b.Text)
-				}
-			case agent.ToolResultBlock:
-				content := b.Content
-				if b.IsError {
-					content = ErrorPrefix + content
-				}
-				out = append(out, sdk.ToolMessage(content, b.ToolUseID))
-			}
-		}
-		if len(texts) > 0 {
-			out = append(out, sdk.UserMessage(strings.Join(texts, "\n\n")))
-		}
-	}
-	return out
+	return reply
 }
 
 // arguments is the arguments string of a journaled tool_use: its input,
@@ -216,11 +204,11 @@ func arguments(input json.RawMessage) string {
 // parameters is a tool's JSON schema as function parameters. OpenAI wants
 // an object schema, so a schema without a type gets "type": "object"; the
 // route's map is copied, never changed.
-func parameters(schema map[string]any) shared.FunctionParameters {
+func parameters(schema map[string]any) map[string]any {
 	if schema == nil {
-		return shared.FunctionParameters{"type": "object", "properties": map[string]any{}}
+		return map[string]any{"type": "object", "properties": map[string]any{}}
 	}
-	p := make(shared.FunctionParameters, len(schema)+1)
+	p := make(map[string]any, len(schema)+1)
 	for k, v := range schema {
 		p[k] = v
 	}
@@ -230,68 +218,20 @@ func parameters(schema map[string]any) shared.FunctionParameters {
 	return p
 }
 
-// toolChoice maps auto/any/tool to "auto", "required" and a named function.
-func toolChoice(c agent.Choice) sdk.ChatCompletionToolChoiceOptionUnionParam {
-	switch c.Mode {
-	case "tool":
-		return sdk.ChatCompletionToolChoiceOptionUnionParam{OfFunctionToolChoice: &sdk.ChatCompletionNamedToolChoiceParam{
-			Function: sdk.ChatCompletionNamedToolChoiceFunctionParam{Name: c.Name},
-		}}
-	case "any":
-		return sdk.ChatCompletionToolChoiceOptionUnionParam{OfAuto: sdk.String(string(sdk.ChatCompletionToolChoiceOptionAutoRequired))}
-	default:
-		return sdk.ChatCompletionToolChoiceOptionUnionParam{OfAuto: sdk.String(string(sdk.ChatCompletionToolChoiceOptionAutoAuto))}
+// toolOutput is a tool result as the model reads it.
+func toolOutput(b agent.Block) string {
+	if b.IsError {
+		return ErrorPrefix + b.Content
 	}
+	return b.Content
 }
 
-// convertReply maps the first choice to a neutral reply.
+// input turns a call's arguments string into a tool_use input.
 //
 // Arguments that are not valid JSON (models do produce those) are kept as
 // {"_raw": "<arguments>"}: the journal stores inputs as JSON, and the tool
 // then fails its schema check and tells the model, which can try again,
-// instead of the whole event failing. Empty arguments are {}. A call
-// without an id (some compatible servers omit it) gets a deterministic one
-// from the round and its position, so a resent round journals the same id.
-func convertReply(c *sdk.ChatCompletion, seed string) *agent.Reply {
-	ch := c.Choices[0]
-	r := &agent.Reply{Model: c.Model, Usage: usage(c.Usage)}
-	if ch.Message.Content != "" {
-		r.Content = append(r.Content, agent.Block{Type: agent.TextBlock, Text: ch.Message.Content})
-	}
-	if ch.Message.Refusal != "" {
-		r.Content = append(r.Content, agent.Block{Type: agent.TextBlock, Text: "refusal: " + ch.Message.Refusal})
-	}
-	for i, tc := range ch.Message.ToolCalls {
-		if tc.Type != "" && tc.Type != "function" {
-			continue // only function tools are offered
-		}
-		id := tc.ID
-		if id == "" {
-			id = callID(seed, i, tc.Function.Name, tc.Function.Arguments)
-		}
-		r.Content = append(r.Content, agent.Block{Type: agent.ToolUseBlock, ID: id, Name: tc.Function.Name, Input: input(tc.Function.Arguments)})
-	}
-	switch ch.FinishReason {
-	case "length":
-		r.StopReason = agent.MaxTokens
-	case "tool_calls", "function_call":
-		r.StopReason = agent.ToolUse
-	case "stop":
-		// Some compatible servers say stop even when they return calls.
-		r.StopReason = agent.EndTurn
-		if len(r.ToolUses()) > 0 {
-			r.StopReason = agent.ToolUse
-		}
-	default: // content_filter, or a server's own reason
-		r.StopReason = agent.EndTurn
-		if len(r.ToolUses()) > 0 {
-			r.StopReason = agent.ToolUse
-		}
-	}
-	return r
-}
-
-// input turns a call's arguments string into a tool_use input.
+// instead of the whole event failing. Empty arguments are {}.
 func input(args string) json.RawMessage {
 	s := strings.TrimSpace(args)
 	if s == "" {
@@ -310,26 +250,28 @@ func roundSeed(req agent.Request) string {
 	return fmt.Sprintf("%s/%d", req.Event.ID, len(req.Messages))
 }
 
+// callID is a deterministic id for a call that came without one (some
+// compatible servers omit it), so a resent round journals the same id.
 func callID(seed string, i int, name, args string) string {
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%s\x00%s", seed, i, name, args)))
 	return fmt.Sprintf("call_%d_%s", i+1, hex.EncodeToString(h[:6]))
 }
 
-// usage maps token counts. prompt_tokens includes cached tokens while the
-// neutral InputTokens (like Anthropic's input_tokens) does not, so cached
-// and cache-written tokens are moved out of it.
-func usage(u sdk.CompletionUsage) agent.Usage {
-	cached := u.PromptTokensDetails.CachedTokens
-	written := u.PromptTokensDetails.CacheWriteTokens
-	in := u.PromptTokens - cached - written
+// netUsage is the neutral usage from OpenAI's counts. OpenAI's input count
+// includes cached and cache-written tokens while the neutral InputTokens
+// (like Anthropic's input_tokens) does not, so they are moved out of it.
+// Reasoning tokens are part of the output count and stay there.
+func netUsage(input, cached, written, output, reasoning int64) agent.Usage {
+	in := input - cached - written
 	if in < 0 {
 		in = 0
 	}
 	return agent.Usage{
 		InputTokens:              in,
-		OutputTokens:             u.CompletionTokens,
+		OutputTokens:             output,
 		CacheReadInputTokens:     cached,
 		CacheCreationInputTokens: written,
+		ThinkingTokens:           reasoning,
 	}
 }
 
@@ -366,12 +308,7 @@ func classify(err error, resp *http.Response) error {
 			e.After = agent.ParseRetryAfter(resp.Header.Get, now)
 			e.RateLimit = rateLimit(resp.Header, now)
 		}
-		switch apiErr.StatusCode {
-		case http.StatusUnauthorized:
-			e.Message += " (check OPENAI_API_KEY or agent.api_key; a local server usually needs none)"
-		case http.StatusNotFound:
-			e.Message += " (check the model name in AGENTHOOK_MODEL or agent.model, and that agent.base_url ends in /v1 for an OpenAI-compatible server)"
-		}
+		e.Message += advice(apiErr.StatusCode, apiErr.Param, apiErr.Code, e.Message)
 		return e
 	}
 	// Timeouts, refused connections, resets: all worth another try. A
@@ -384,6 +321,37 @@ func classify(err error, resp *http.Response) error {
 		msg = "no answer in time: raise agent.timeout if the model is slow (" + msg + ")"
 	}
 	return &agent.Error{Provider: Name, Retryable: true, RequestID: requestID(resp), Message: msg}
+}
+
+// advice names the config key that fixes a refused request, from the
+// error's status, param, code and message ("" when there is none).
+func advice(status int, param, code, msg string) string {
+	lower := strings.ToLower(msg)
+	switch {
+	case status == http.StatusUnauthorized:
+		return " (check OPENAI_API_KEY or agent.api_key; a local server usually needs none)"
+	case status == http.StatusNotFound && strings.Contains(lower, "not persisted"):
+		return " (a reasoning item went back by id without its encrypted_content; replay the event)"
+	case status == http.StatusNotFound:
+		return " (check the model name in AGENTHOOK_MODEL or agent.model, and that agent.base_url ends in /v1 for an OpenAI-compatible server)"
+	case status != http.StatusBadRequest && status != http.StatusUnprocessableEntity:
+		return ""
+	case strings.Contains(lower, "function tools with reasoning_effort"):
+		// https://developers.openai.com/api/docs/models/gpt-6-luna
+		return " (Chat Completions takes function tools from this model only with reasoning effort none: set agent.api: responses, or agent.effort: none)"
+	case param == "tool_choice" || strings.Contains(lower, "tool_choice") || strings.Contains(lower, "tool choice"):
+		return " (change agent.tool_choice: auto lets the model choose)"
+	case strings.Contains(lower, "without its required 'reasoning' item"):
+		return " (a journaled turn went back without its reasoning item; replay the event)"
+	case code == "invalid_encrypted_content":
+		return " (the journaled reasoning does not verify: it was altered, or was issued to another API key or organization)"
+	case strings.Contains(param, "effort") || strings.Contains(lower, "reasoning_effort") || strings.Contains(lower, "reasoning.effort"):
+		return " (change agent.effort to a value this model accepts)"
+	case param == "temperature" || param == "top_p" || strings.Contains(lower, "'temperature'") || strings.Contains(lower, "'top_p'"):
+		// https://developers.openai.com/api/docs/guides/deployment-checklist
+		return " (sampling parameters are refused unless agent.effort is none; agenthook sends none, so a proxy added them)"
+	}
+	return ""
 }
 
 // bodyMessage reads the message of an error body that is not OpenAI's

@@ -414,7 +414,7 @@ func TestOfficialHost(t *testing.T) {
 			t.Errorf("officialHost(%q) = %v, want %v", base, got, want)
 		}
 	}
-	if New(Options{}).legacyMaxTokens {
+	if New(Options{}).legacyMaxTokens || New(Options{API: APIChat}).legacyMaxTokens {
 		t.Error("OpenAI itself must not get max_tokens: its reasoning models reject it")
 	}
 }
@@ -442,5 +442,97 @@ func TestFakeDefaultsFinishAfterResults(t *testing.T) {
 	}
 	if r2.StopReason != agent.EndTurn || len(r2.ToolUses()) != 0 || r2.Text() == "" {
 		t.Errorf("default reply to tool results = %+v, want end_turn with text", r2)
+	}
+}
+
+// reasoning_effort goes to Chat Completions only when the config sets an
+// effort, "none" included; most compatible servers know no such field.
+func TestChatEffortOnlyWhenSet(t *testing.T) {
+	srv := modeltest.NewOpenAI(modeltest.Reply{}, modeltest.Reply{})
+	defer srv.Close()
+	p := New(Options{BaseURL: srv.BaseURL()})
+	req := request(agent.Choice{Mode: "any"}, opening())
+	if _, err := p.Send(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	req.Effort = "none"
+	if _, err := p.Send(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	if _, ok := reqs[0].Body["reasoning_effort"]; ok {
+		t.Errorf("reasoning_effort sent without an effort: %v", reqs[0].Body["reasoning_effort"])
+	}
+	if reqs[1].Body["reasoning_effort"] != "none" {
+		t.Errorf("reasoning_effort = %v, want none", reqs[1].Body["reasoning_effort"])
+	}
+	for _, r := range reqs {
+		for _, k := range []string{"temperature", "top_p"} {
+			if _, ok := r.Body[k]; ok {
+				t.Errorf("%s sent", k)
+			}
+		}
+	}
+}
+
+// The incident: gpt-6-luna on Chat Completions with function tools and its
+// default effort. The fake refuses it as OpenAI does, and the error names
+// the config keys that fix it; with effort none the same request works.
+func TestChatRefusesToolsAtReasoningEffort(t *testing.T) {
+	srv := modeltest.NewOpenAI()
+	defer srv.Close()
+	p := New(Options{BaseURL: srv.BaseURL()})
+	req := request(agent.Choice{Mode: "any"}, opening())
+	req.Model = "gpt-6-luna"
+	_, err := p.Send(context.Background(), req)
+	var ae *agent.Error
+	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Retryable {
+		t.Fatalf("gpt-6-luna with tools on Chat Completions gave %v, want a permanent 400", err)
+	}
+	for _, w := range []string{
+		"Function tools with reasoning_effort are not supported for gpt-6-luna in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.",
+		"agent.api: responses", "agent.effort: none",
+	} {
+		if !strings.Contains(ae.Message, w) {
+			t.Errorf("message %q does not contain %q", ae.Message, w)
+		}
+	}
+	req.Effort = "none"
+	if _, err := p.Send(context.Background(), req); err != nil {
+		t.Errorf("with effort none: %v", err)
+	}
+}
+
+// Reasoning tokens are reported as the thinking part of the output, and a
+// content filter stop is a refusal.
+func TestChatReasoningTokensAndContentFilter(t *testing.T) {
+	srv := modeltest.NewOpenAI(modeltest.Reply{Body: `{"id":"c","object":"chat.completion","created":1,"model":"m",
+		"choices":[{"index":0,"message":{"role":"assistant","content":null},"finish_reason":"content_filter"}],
+		"usage":{"prompt_tokens":100,"completion_tokens":50,"total_tokens":150,
+			"prompt_tokens_details":{"cached_tokens":40},"completion_tokens_details":{"reasoning_tokens":30}}}`})
+	defer srv.Close()
+	r, err := New(Options{BaseURL: srv.BaseURL()}).Send(context.Background(), request(agent.Choice{Mode: "any"}, opening()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := agent.Usage{InputTokens: 60, OutputTokens: 50, CacheReadInputTokens: 40, ThinkingTokens: 30}
+	if r.Usage != want || r.StopReason != agent.Refusal {
+		t.Errorf("usage %+v stop %q, want %+v refusal", r.Usage, r.StopReason, want)
+	}
+}
+
+// Refusals of tool_choice and of sampling parameters name the config key.
+func TestAdviceForRefusedSettings(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{`{"error":{"message":"Tool choice type 'allowed_tools' is not supported with model 'gpt-5'","type":"invalid_request_error","param":"tool_choice","code":null}}`, "agent.tool_choice"},
+		{`{"error":{"message":"Unsupported parameter: 'temperature' is not supported with this model.","type":"invalid_request_error","param":"temperature","code":"unsupported_parameter"}}`, "agent.effort is none"},
+		{`{"error":{"message":"Unsupported value: 'minimal' is not supported with the 'gpt-5.1' model.","type":"invalid_request_error","param":"reasoning.effort","code":"unsupported_value"}}`, "agent.effort"},
+	} {
+		srv := modeltest.NewOpenAI(modeltest.Reply{Status: 400, Body: c.body})
+		_, err := New(Options{BaseURL: srv.BaseURL()}).Send(context.Background(), request(agent.Choice{Mode: "any"}, opening()))
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s gave %v, want advice naming %s", c.body, err, c.want)
+		}
 	}
 }

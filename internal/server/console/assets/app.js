@@ -5,9 +5,9 @@
 
 (() => {
   const POLL_MS = 2000;
-  const STATUSES = ["queued", "running", "retrying", "awaiting_approval", "deferred", "done", "dead", "filtered", "ignored"];
+  const STATUSES = ["queued", "running", "retrying", "awaiting_approval", "deferred", "done", "no_decision", "dead", "filtered", "ignored"];
   const IN_FLIGHT = ["queued", "running", "retrying", "awaiting_approval"];
-  const REPLAYABLE = ["done", "dead", "filtered", "ignored"];
+  const REPLAYABLE = ["done", "no_decision", "dead", "filtered", "ignored"];
   const BY = "web console"; // journaled with an approval or a denial
 
   const view = document.getElementById("view");
@@ -265,6 +265,8 @@
       case "model_request":
         return item(d.error ? "bad" : "", `Model round ${d.round ?? ""}${d.model ? " · " + d.model : ""}`,
           kv([["tokens in / out", `${num(d.input_tokens)} / ${num(d.output_tokens)}`],
+            ["thinking", d.thinking_tokens ? `${num(d.thinking_tokens)} of the output tokens` : ""],
+            ["effort / thinking", [d.effort, d.thinking].filter(Boolean).join(" / ")],
             ["cache read / write", d.cache_read_input_tokens || d.cache_creation_input_tokens ? `${num(d.cache_read_input_tokens)} / ${num(d.cache_creation_input_tokens)}` : ""],
             ["latency", ms(d.latency_ms)], ["provider", d.provider], ["tools offered", (d.tools || []).join(", ")],
             ["tool choice", d.tool_choice], ["request id", d.request_id], ["error", d.error]]),
@@ -278,11 +280,16 @@
           if (d.tool) uses.push({ name: d.tool, id: d.tool_use_id, input: d.input });
         }
         const title = uses.length ? `Decision: call ${uses.map((u) => u.name).join(", ")}` : "Decision: no tool call";
+        // Thinking is shown as a fact only: the API never serves its content.
+        const thought = blocks.filter((b) => b.type === "thinking" || b.type === "redacted_thinking").length || d.thinking || 0;
         return item(d.truncated ? "bad" : "", title,
-          kv([["round", d.round], ["stop reason", d.stop_reason], ["truncated", d.truncated ? "yes: raise agent.max_tokens" : ""]]),
+          kv([["round", d.round], ["stop reason", d.stop_reason], ["thinking", thought ? `yes (${thought} block${thought > 1 ? "s" : ""}, not shown)` : ""],
+            ["truncated", d.truncated ? "yes: raise agent.max_tokens" : ""]]),
           texts.map((t) => el("blockquote", { class: "reasoning" }, t)),
           uses.map((u) => el("div", { class: "call" }, el("div", {}, el("b", {}, u.name), " ", el("span", { class: "muted mono" }, u.id || "")), code(u.input))));
       }
+      case "corrective":
+        return item("wait", "Corrective round: no tool was called", kv([["after round", d.round]]), el("blockquote", { class: "reasoning" }, d.text || ""));
       case "approval_requested":
         return item("wait", `Approval requested: ${d.tool}`,
           kv([["round", d.round], ["tool_use_id", d.tool_use_id]]), code(d.input),
@@ -292,7 +299,7 @@
           kv([["tool_use_id", d.tool_use_id], ["reason", d.reason]]));
       case "tool_call":
         return item(d.is_error ? "bad" : "good",
-          `Tool ${d.tool}: ${d.executed ? (d.is_error ? "failed" : "ran") : (d.is_error ? "refused" : "recorded, not run")}`,
+          `Tool ${d.tool}: ${d.invalid ? "invalid input, not run" : d.executed ? (d.is_error ? "failed" : "ran") : (d.is_error ? "refused" : "recorded, not run")}`,
           kv([["round", d.round], ["tool_use_id", d.tool_use_id], ["latency", d.executed ? ms(d.latency_ms) : ""]]),
           el("div", { class: "label" }, "input"), code(d.input),
           el("div", { class: "label" }, "result"), code(d.result ?? "", d.is_error ? "json bad" : "json"));
@@ -303,7 +310,8 @@
       case "outcome": {
         const u = d.usage || {};
         return item("good", `Outcome: ${d.stop || "?"}`,
-          kv([["rounds", d.rounds], ["tokens in / out (this attempt)", `${num(u.input_tokens)} / ${num(u.output_tokens)}`]]));
+          kv([["rounds", d.rounds], ["tokens in / out (this attempt)", `${num(u.input_tokens)} / ${num(u.output_tokens)}`],
+            ["thinking", u.thinking_tokens ? num(u.thinking_tokens) : ""], ["corrective round", d.corrective ? "needed" : ""]]));
       }
       case "filtered":
         return item("", `Filtered out by route ${d.route || ""}`, kv([["when", d.when], ["error", d.error]]));
@@ -391,12 +399,13 @@
         ignored: ["", "Ignored: no route matched"], awaiting_approval: ["wait", "Waiting for an operator"],
         queued: ["", "Queued"], running: ["", "Running…"], retrying: ["bad", "Retrying"],
         deferred: ["wait", "Deferred: over its route budget"],
+        no_decision: ["bad", "No decision: the model called no tool"],
       }[ev.status] || ["", ev.status];
       story.push(el("li", { class: `step kind-end ${end[0]}` }, el("div", { class: "when" }, timeEl(ev.updated_at)),
         el("div", { class: "what" }, el("div", { class: "title" }, end[1]), ev.last_error ? el("p", { class: "err" }, ev.last_error) : null)));
 
       const totals = [
-        ["model requests", num(t.model_requests)], ["tokens in", num(t.tokens_in)], ["tokens out", num(t.tokens_out)],
+        ["model requests", num(t.model_requests)], ["tokens in", num(t.tokens_in)], ["tokens out", num(t.tokens_out)], ["thinking", num(t.thinking_tokens)],
         ["cache read", num(t.cache_read_tokens)], ["cache write", num(t.cache_write_tokens)],
         ["model latency", ms(t.model_latency_ms)], ["tool calls", `${toolCalls} · ${ms(toolMs)}`],
       ];
