@@ -212,11 +212,14 @@ func (l *Loop) Run(ctx context.Context, req Request, history []Round) (*Outcome,
 			msgs = append(msgs, Message{Role: User, Content: []Block{{Type: TextBlock, Text: text}}})
 			continue // the corrective round is one beyond max_steps
 		}
-		decided = true
-		results, executed, err := l.runTools(ctx, round, reply, past, tools, names, record)
+		results, executed, valid, err := l.runTools(ctx, round, reply, past, tools, names, record)
 		if err != nil {
 			return out, err
 		}
+		// A decision is a call to an offered tool with a valid input: calls
+		// the loop refused do not count, so a model that only ever made
+		// those ends no_decision, not done.
+		decided = decided || valid
 		msgs = append(msgs, Message{Role: User, Content: results})
 		switch {
 		case !executed:
@@ -314,14 +317,14 @@ func (l *Loop) send(ctx context.Context, req Request, round int, names []string,
 // runTools settles every tool_use of a round, in parallel, and returns the
 // tool_result blocks in the order of the calls. executed reports whether
 // the model has news: a tool ran (now or in an earlier attempt), or a call
-// was refused for a reason the model can act on.
+// was refused for a reason the model can act on. valid reports whether any
+// call was to an offered tool with an input its schema accepts.
 func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round, tools map[string]Tool, names []string,
-	record func(context.Context, journal.Step) error) ([]Block, bool, error) {
+	record func(context.Context, journal.Step) error) (results []Block, executed, valid bool, err error) {
 	uses := reply.ToolUses()
-	results := make([]Block, len(uses))
+	results = make([]Block, len(uses))
 	var pending []string
 	errs := make([]error, len(uses))
-	executed := false
 	runs := func(name string) bool { return l.Runner != nil && l.Runner.Runs(name) }
 	settle := func(i int, u Block, res Block, step *journal.ToolCall) {
 		results[i] = res
@@ -329,30 +332,31 @@ func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round
 	}
 	var wg sync.WaitGroup
 	for i, u := range uses {
+		t, offered := tools[u.Name]
+		checked := offered && (t.Check == nil || t.Check(u.Input) == nil)
 		if r, ok := past.Results[u.ID]; ok {
 			results[i] = r
 			if runs(u.Name) {
 				executed = true
 			}
+			valid = valid || checked
 			continue
 		}
-		t, offered := tools[u.Name]
 		if !offered {
 			res := errorResult(u, fmt.Sprintf("unknown tool %q: call one of %v", u.Name, names))
 			settle(i, u, res, toolStep(round, u, res, false, 0))
 			executed = true
 			continue
 		}
-		if t.Check != nil {
-			if err := t.Check(u.Input); err != nil {
-				res := errorResult(u, InvalidInput(u.Name, err))
-				step := toolStep(round, u, res, false, 0)
-				step.Invalid = true
-				settle(i, u, res, step)
-				executed = true // the model can correct it: the loop goes on
-				continue
-			}
+		if !checked {
+			res := errorResult(u, InvalidInput(u.Name, t.Check(u.Input)))
+			step := toolStep(round, u, res, false, 0)
+			step.Invalid = true
+			settle(i, u, res, step)
+			executed = true // the model can correct it: the loop goes on
+			continue
 		}
+		valid = true
 		if l.Runner != nil && l.Runner.NeedsApproval(u.Name) {
 			d, decided := past.Decisions[u.ID]
 			switch {
@@ -399,12 +403,12 @@ func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, executed, err
+		return nil, executed, valid, err
 	}
 	if len(pending) > 0 {
-		return nil, executed, &AwaitingApproval{Pending: pending}
+		return nil, executed, valid, &AwaitingApproval{Pending: pending}
 	}
-	return results, executed, nil
+	return results, executed, valid, nil
 }
 
 func errorResult(use Block, msg string) Block {

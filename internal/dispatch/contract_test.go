@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/agenthook/agenthook/internal/agent/openai"
 	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/modeltest"
 	"github.com/agenthook/agenthook/internal/store"
@@ -315,5 +317,54 @@ func TestBadRequestNamesTheConfigKey(t *testing.T) {
 	ev := waitStatus(t, s, ingestFixture(t, s, "charge.dispute.created"), store.StatusDead)
 	if !strings.Contains(ev.LastError, "agent.tool_choice") {
 		t.Fatalf("last_error %q names no config key", ev.LastError)
+	}
+}
+
+// openaiConfig is the refund route with a tool that runs, on OpenAI.
+func openaiConfig(t *testing.T, model, toolsURL string) *config.Config {
+	return loadConfig(t, "agent: {provider: openai, model: "+model+"}\n"+refundToolConfig, toolsURL)
+}
+
+// agent.provider openai with a current reasoning model ends done through
+// the Responses API: two rounds, the reasoning item carried back, nothing
+// refused or dropped.
+func TestOpenAIReasoningModelOnResponses(t *testing.T) {
+	tools := newToolServer(t, func(string) (int, string) { return 200, `{"logged":true}` })
+	fake := modeltest.NewOpenAI()
+	defer fake.Close()
+	cfg := openaiConfig(t, "gpt-6-luna", tools.URL)
+	p := openai.New(openai.Options{BaseURL: fake.BaseURL(), API: openai.APIResponses, Timeout: 5 * time.Second})
+	s := pipelineWith(t, cfg, p, 3)
+	ev := waitStatus(t, s, ingestFixture(t, s, "charge.refunded"), store.StatusDone)
+	if n := fake.RefusalCount(); n != 0 {
+		t.Fatalf("the fake refused %d request(s): %+v", n, fake.Refusals())
+	}
+	if d := fake.DroppedReasoning(); len(d) != 0 {
+		t.Fatalf("reasoning dropped between rounds: %+v", d)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 2 || tools.count("log_refund") != 1 {
+		t.Logf("tool calls %v", stepsOf(ev, "tool_call"))
+		t.Fatalf("%d requests, %d tool runs; want 2 and 1", len(reqs), tools.count("log_refund"))
+	}
+	if r, _ := reqs[0].Body["reasoning"].(map[string]any); r["effort"] != "medium" {
+		t.Fatalf("reasoning %v, want effort medium", reqs[0].Body["reasoning"])
+	}
+	if rounds := stepsOf(ev, "model_request"); len(rounds) != 2 {
+		t.Fatalf("model_request steps %v", rounds)
+	}
+}
+
+// The same model on Chat Completions is refused as OpenAI refuses it, and
+// the error says which config key to change.
+func TestOpenAIReasoningModelOnChatIsRefused(t *testing.T) {
+	fake := modeltest.NewOpenAI()
+	defer fake.Close()
+	cfg := openaiConfig(t, "gpt-6-luna", "http://127.0.0.1:1")
+	p := openai.New(openai.Options{BaseURL: fake.BaseURL(), API: openai.APIChat, Timeout: 5 * time.Second})
+	s := pipelineWith(t, cfg, p, 3)
+	ev := waitStatus(t, s, ingestFixture(t, s, "charge.refunded"), store.StatusDead)
+	if !strings.Contains(ev.LastError, "Function tools with reasoning_effort are not supported for gpt-6-luna") || !strings.Contains(ev.LastError, "agent.api") {
+		t.Fatalf("last_error %q", ev.LastError)
 	}
 }

@@ -96,22 +96,38 @@ func (s *OpenAIFake) serveChat(w http.ResponseWriter, r *http.Request) {
 		model, _ := body["model"].(string)
 		io.WriteString(w, OpenAIBody(model, "stop", "Done: the tool results are recorded."))
 	default:
-		name := "none"
+		name, args := "none", oaiArguments
 		if tools, ok := body["tools"].([]any); ok && len(tools) > 0 {
 			if t, ok := tools[0].(map[string]any); ok {
 				if fn, ok := t["function"].(map[string]any); ok {
 					name, _ = fn["name"].(string)
+					args = oaiToolArguments(fn["parameters"])
 				}
 			}
 		}
 		model, _ := body["model"].(string)
 		io.WriteString(w, OpenAIBody(model, finishReason(rep.StopReason), "Deciding from the event data.",
-			OpenAICall{ID: "call_fake_1", Name: name, Arguments: oaiArguments}))
+			OpenAICall{ID: "call_fake_1", Name: name, Arguments: args}))
 	}
 }
 
-// fakeArguments is the default call's input, the same as the Anthropic
-// fake's.
+// oaiToolArguments generates a call's arguments from the function's
+// parameters schema, as the Anthropic fake does (toolInput); a tool with no
+// schema gets oaiArguments.
+func oaiToolArguments(parameters any) string {
+	schema, ok := parameters.(map[string]any)
+	if !ok {
+		return oaiArguments
+	}
+	b, err := json.Marshal(toolInput(schema))
+	if err != nil {
+		return oaiArguments
+	}
+	return string(b)
+}
+
+// oaiArguments is the default call's input, the Anthropic fake's seed
+// fields.
 const oaiArguments = `{"stripe_id":"obj_from_event","amount":1000,"customer":"cus_x","reason":"fraudulent","action":"accept"}`
 
 // OpenAICall is one tool call in an OpenAIBody answer.

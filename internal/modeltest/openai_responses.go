@@ -322,13 +322,14 @@ func (s *OpenAIFake) responsesAnswer(body map[string]any, stopReason string) str
 		output = append(output, oaiOutputMessage(fmt.Sprintf("msg_fake_%d", n), text))
 	}
 	if call {
-		name := "none"
+		name, args := "none", oaiArguments
 		if tools, _ := body["tools"].([]any); len(tools) > 0 {
 			if t, ok := tools[0].(map[string]any); ok {
 				name, _ = t["name"].(string)
+				args = oaiToolArguments(t["parameters"])
 			}
 		}
-		fc := OpenAICall{ID: fmt.Sprintf("call_fake_%d", n), Name: name, Arguments: oaiArguments}
+		fc := OpenAICall{ID: fmt.Sprintf("call_fake_%d", n), Name: name, Arguments: args}
 		output = append(output, oaiFunctionCall(fc))
 		if rsID != "" {
 			s.fcRS["fc_"+fc.ID] = rsID
