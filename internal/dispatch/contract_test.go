@@ -368,3 +368,21 @@ func TestOpenAIReasoningModelOnChatIsRefused(t *testing.T) {
 		t.Fatalf("last_error %q", ev.LastError)
 	}
 }
+
+// A model whose only call was refused (its input did not match the schema)
+// and that then stops has decided nothing: the corrective round, then
+// no_decision, not done.
+func TestOnlyInvalidCallsIsNoDecision(t *testing.T) {
+	tools := newToolServer(t, func(string) (int, string) { return 200, `{"logged":true}` })
+	bad := `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-5",
+		"content":[{"type":"tool_use","id":"toolu_bad","name":"log_refund","input":{"amount":"12"}}],
+		"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":5}}`
+	fake := modeltest.NewAnthropic(modeltest.Reply{Body: bad}, modeltest.Reply{NoTool: true}, modeltest.Reply{NoTool: true})
+	defer fake.Close()
+	cfg := loadConfig(t, "agent: {model: claude-sonnet-5}\n"+refundToolConfig, tools.URL)
+	s := pipelineWith(t, cfg, claude(fake), 3)
+	ev := waitStatus(t, s, ingestFixture(t, s, "charge.refunded"), store.StatusNoDecision)
+	if len(stepsOf(ev, "corrective")) != 1 || tools.count("log_refund") != 0 || len(fake.Requests()) != 3 {
+		t.Fatalf("corrective %v, tool runs %d, requests %d", stepsOf(ev, "corrective"), tools.count("log_refund"), len(fake.Requests()))
+	}
+}
