@@ -145,12 +145,17 @@ func handleEventList(st *store.Store) http.Handler {
 type eventDetail struct {
 	*store.Event
 	Totals store.Totals `json:"totals"`
+	// Pending lists the tool calls waiting for an operator (store's rule).
+	Pending []store.Pending `json:"pending"`
 	// CostUSD is the totals at agent.prices; absent when no prices are set.
 	CostUSD *float64 `json:"cost_usd,omitempty"`
 }
 
 func newEventDetail(ev *store.Event, prices *config.Prices) eventDetail {
-	d := eventDetail{Event: ev, Totals: ev.Totals()}
+	d := eventDetail{Event: ev, Totals: ev.Totals(), Pending: []store.Pending{}}
+	if ev.Status == store.StatusAwaitingApproval {
+		d.Pending = append(d.Pending, ev.Pending()...)
+	}
 	for i, st := range ev.Steps {
 		ev.Steps[i].Data = journal.Public(journal.Entry{Kind: st.Kind, Data: st.Data})
 	}

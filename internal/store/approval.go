@@ -70,6 +70,11 @@ func (s *Store) Approvals(ctx context.Context) ([]Pending, error) {
 	return out, nil
 }
 
+// Pending returns the event's tool calls waiting for an operator: the
+// approvals requested since its last replay that have no decision. This is
+// the one rule for "pending"; the API, the console and Decide all use it.
+func (ev *Event) Pending() []Pending { return pendingOf(ev) }
+
 // pendingOf returns ev's requested approvals that have no decision, since
 // its last replay.
 func pendingOf(ev *Event) []Pending {

@@ -238,20 +238,6 @@
 
   // ---- one event ------------------------------------------------------
 
-  // pendingCalls returns the approval requests of the journal (since the
-  // last replay) that no decision or tool call settled yet.
-  function pendingCalls(steps) {
-    let start = 0;
-    steps.forEach((s, i) => { if (s.kind === "replay") start = i + 1; });
-    const pending = new Map();
-    for (const s of steps.slice(start)) {
-      const d = s.data || {};
-      if (s.kind === "approval_requested") pending.set(d.tool_use_id, { ...d, at: s.at });
-      else if (s.kind === "approval" || s.kind === "tool_call") pending.delete(d.tool_use_id);
-    }
-    return [...pending.values()];
-  }
-
   function stepItem(s) {
     const d = s.data || {};
     const item = (cls, title, ...body) =>
@@ -374,7 +360,8 @@
         title: REPLAYABLE.includes(ev.status) ? "queue the event again" : `cannot replay while ${ev.status}`,
         onclick: () => { replayConfirm.hidden = false; } }, "Replay");
 
-      const pending = ev.status === "awaiting_approval" ? pendingCalls(steps) : [];
+      // The server decides what is pending (the store's one rule).
+      const pending = Array.isArray(ev.pending) ? ev.pending : [];
 
       const story = [
         el("li", { class: "step kind-received" }, el("div", { class: "when" }, timeEl(ev.received_at)),
