@@ -144,7 +144,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#pending .approval[data-tool-use-id] button.approve`)),
 	)
 	story := read(t, ctx, "read the story", chromedp.Text(chromedp.CSS("#timeline")))
-	for _, want := range []string{"Webhook received", "queued for route charge.refunded", "Model round 1", "812 / 64",
+	for _, want := range []string{"Webhook received", "queued for route charge.refunded", "Model round 1", "812 / 2,112", "2,048 of the output tokens",
 		"Decision: call log_refund", "Deciding from the event data.", "Approval requested: log_refund", "obj_from_event", "Waiting for an operator"} {
 		if !strings.Contains(story, want) {
 			t.Errorf("the story lacks %q:\n%s", want, story)

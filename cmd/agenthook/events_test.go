@@ -50,8 +50,10 @@ func TestEventsCommands(t *testing.T) {
 	ignored := sendEvent(t, inst.base, "customer.created")
 	waitStatus(t, inst, token, dispute, "done")
 
-	// The table: newest first, with the dispute's tokens (the fake answers
-	// 812 in, 64 out, and the record-only seed tool ends the loop).
+	// The table: newest first, with the dispute's tokens (on the default
+	// model the fake answers 812 in, 2112 out: 2048 thinking at effort
+	// medium plus 64 for the tool call; the record-only seed tool ends the
+	// loop).
 	out, _, err := cli(env, "events", "list", "--server", inst.base)
 	if err != nil {
 		t.Fatalf("events list: %v", err)
@@ -60,7 +62,7 @@ func TestEventsCommands(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "RECEIVED") || !strings.Contains(lines[1], ignored) || !strings.Contains(lines[2], dispute) {
 		t.Fatalf("events list:\n%s", out)
 	}
-	if f := strings.Fields(lines[2]); !slices.Contains(f, "done") || !slices.Contains(f, "812/64") || !slices.Contains(f, "charge.dispute.created") {
+	if f := strings.Fields(lines[2]); !slices.Contains(f, "done") || !slices.Contains(f, "812/2112") || !slices.Contains(f, "charge.dispute.created") {
 		t.Fatalf("dispute row %q", lines[2])
 	}
 	if f := strings.Fields(lines[1]); !slices.Contains(f, "ignored") || !slices.Contains(f, "0/0") {
@@ -103,8 +105,9 @@ func TestEventsCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("events show: %v", err)
 	}
-	for _, want := range []string{dispute, "status", "done after 1 attempt", "1 request: 812 tokens in, 64 out",
-		"model", "round 1, claude-test-model: 812 in, 64 out", "decision", "handle_dispute {", "(stop tool_use)",
+	for _, want := range []string{dispute, "status", "done after 1 attempt", "1 request: 812 tokens in, 2112 out (thinking 2048)",
+		"thinking 2048 of the 2112 out", "thought (1 block, not shown)",
+		"model", "round 1, claude-sonnet-5-5: 812 in, 2112 out", "decision", "handle_dispute {", "(stop tool_use)",
 		"tool", "recorded only", "outcome", "recorded after 1 round"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("events show lacks %q:\n%s", want, out)
@@ -118,7 +121,7 @@ func TestEventsCommands(t *testing.T) {
 			TokensOut int `json:"tokens_out"`
 		} `json:"totals"`
 	}
-	if err != nil || json.Unmarshal([]byte(out), &ev) != nil || ev.Totals.TokensIn != 812 || ev.Totals.TokensOut != 64 || len(ev.Steps) != 4 {
+	if err != nil || json.Unmarshal([]byte(out), &ev) != nil || ev.Totals.TokensIn != 812 || ev.Totals.TokensOut != 2112 || len(ev.Steps) != 4 {
 		t.Fatalf("events show --json: %v\n%s", err, out)
 	}
 

@@ -196,7 +196,7 @@ func TestKillAfterToolRanDoesNotRunItAgain(t *testing.T) {
 	defer fake.Close()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "agenthook.yaml")
-	writeFile(t, cfgPath, "agent: {model: claude-test-model}\ntools:\n  log_refund:\n    run: {http: {url: \""+tools.URL+"/log\"}}\n")
+	writeFile(t, cfgPath, "tools:\n  log_refund:\n    run: {http: {url: \""+tools.URL+"/log\"}}\n")
 	env := baseEnv(fake)
 	storePath := filepath.Join(dir, "agenthook.db")
 
@@ -231,6 +231,9 @@ func TestKillAfterToolRanDoesNotRunItAgain(t *testing.T) {
 	}
 	if !strings.Contains(string(reqs[2].Raw), "re_123") {
 		t.Fatalf("the resumed round 2 lacks the journaled tool result")
+	}
+	if n := fake.RefusalCount(); n != 0 || reqs[2].Status != 200 {
+		t.Fatalf("the resumed round 2 was answered %d; the fake refused %d request(s): %+v", reqs[2].Status, n, fake.Refusals())
 	}
 	var executed int
 	for _, s := range ev["steps"].([]any) {

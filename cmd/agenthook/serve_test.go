@@ -150,12 +150,16 @@ func getEvent(t *testing.T, base, id, token string) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
+// baseEnv runs serve against fake on the default model (no AGENTHOOK_MODEL:
+// claude-sonnet-5-5), which the fake holds to the real contract: forced
+// tool choice refused, a signed thinking block opening every answer, and a
+// continued conversation refused unless its assistant turns come back as
+// issued.
 func baseEnv(fake *modeltest.Server) map[string]string {
 	return map[string]string{
 		"STRIPE_WEBHOOK_SECRET": "whsec_old_rotated_out," + testSecret,
 		"ANTHROPIC_API_KEY":     "sk-ant-test",
 		"ANTHROPIC_BASE_URL":    fake.URL,
-		"AGENTHOOK_MODEL":       "claude-test-model",
 	}
 }
 
@@ -242,7 +246,7 @@ func TestServeWebhookAnswers(t *testing.T) {
 	if _, ign := getEvent(t, inst.base, ignoredID, ""); ign["status"] != "ignored" {
 		t.Fatalf("ignored event status %v", ign["status"])
 	}
-	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Body["model"] != "claude-test-model" {
+	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Body["model"] != "claude-sonnet-5-5" {
 		t.Fatalf("model requests %d, model %v", len(reqs), reqs[0].Body["model"])
 	}
 	// Logs name events but carry no secret and no payload.
