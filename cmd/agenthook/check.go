@@ -29,7 +29,7 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 		source = "zero-config defaults"
 	}
 	fmt.Fprintf(stdout, "config OK (%s): provider %s, model %s, store %s, %d webhook secret(s)\n\n",
-		source, cfg.Agent.Provider, cfg.Agent.Model, cfg.Store, len(cfg.Stripe.WebhookSecrets))
+		source, cfg.Agent.Provider, cfg.Agent.Model, redactStore(cfg.Store), len(cfg.Stripe.WebhookSecrets))
 	if err := routes.Print(stdout); err != nil {
 		return err
 	}

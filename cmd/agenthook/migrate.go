@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/agenthook/agenthook/internal/config"
+	"github.com/agenthook/agenthook/internal/secret"
 	"github.com/agenthook/agenthook/internal/store"
 )
 
@@ -30,18 +34,50 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	st, err := store.Open(ctx, store.Options{Location: cfg.Store})
 	if err != nil {
-		return err
+		return storeError(err, cfg.Store)
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := st.Close(cctx); err != nil {
-		return err
+		return storeError(err, cfg.Store)
 	}
 	fmt.Fprintf(stdout, "store %s is up to date\n", redactStore(cfg.Store))
 	return nil
 }
 
-// redactStore hides a password in a postgres:// URL.
+// redactStore hides the password of a postgres:// URL, in its user info
+// and in its query (password=, sslpassword=): what serve, check and
+// migrate print or log names the store by this.
 func redactStore(loc string) string {
-	return (&config.Config{Store: loc}).Redacted().Store
+	return secret.RedactURL(loc)
+}
+
+// storeError keeps the store URL's password out of an error about it: the
+// URL as written becomes its redacted form, and the password itself is
+// scrubbed wherever a driver may have quoted it.
+func storeError(err error, loc string) error {
+	if err == nil || !strings.Contains(loc, "://") {
+		return err
+	}
+	msg := strings.ReplaceAll(err.Error(), loc, redactStore(loc))
+	var known []string
+	if u, perr := url.Parse(loc); perr == nil {
+		if pw, ok := u.User.Password(); ok {
+			known = append(known, pw, url.QueryEscape(pw))
+		}
+		for k, vs := range u.Query() {
+			if strings.Contains(strings.ToLower(k), "password") {
+				known = append(known, vs...)
+			}
+		}
+	}
+	for _, k := range known {
+		if len(k) >= 4 { // shorter ones would shred the message; the URL patterns still catch them
+			msg = strings.ReplaceAll(msg, k, "xxxxx")
+		}
+	}
+	if clean := secret.Scrub(msg); clean != err.Error() {
+		return errors.New(clean)
+	}
+	return err
 }

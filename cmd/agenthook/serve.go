@@ -109,14 +109,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:          log,
 	})
 	if err != nil {
-		return err
+		return storeError(err, cfg.Store)
 	}
 	shutdownTimeout := cfg.ShutdownTimeout.D()
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout+15*time.Second)
 		defer cancel()
 		if err := st.Close(cctx); err != nil {
-			log.Error("close store", "err", err)
+			log.Error("close store", "err", storeError(err, cfg.Store))
 		}
 	}()
 
@@ -140,24 +140,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another process using the port? choose one with --addr)", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, log)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(server.Limit(srv, ln, cfg.MaxConnections)) }()
 
 	if err := st.Start(ctx); err != nil {
 		srv.Close()
-		return err
+		return storeError(err, cfg.Store)
 	}
 	ready.Store(true)
-	log.Info("agenthook serving", "addr", ln.Addr().String(), "store", cfg.Store, "routes", len(routes.Routes()),
-		"provider", cfg.Agent.Provider, "model", cfg.Agent.Model, "workers", cfg.Workers, "secrets", len(cfg.Stripe.WebhookSecrets))
+	log.Info("agenthook serving", "addr", ln.Addr().String(), "store", redactStore(cfg.Store), "routes", len(routes.Routes()),
+		"provider", cfg.Agent.Provider, "model", cfg.Agent.Model, "workers", cfg.Workers, "secrets", len(cfg.Stripe.WebhookSecrets),
+		"max_connections", cfg.MaxConnections)
 
 	select {
 	case <-ctx.Done():
@@ -178,6 +172,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// Timeouts of serve's HTTP server, for a webhook receiver: Stripe sends
+// its headers and a body of a few KiB at once and is answered in
+// milliseconds, so a connection that is slower than this is a client to
+// let go, not to wait for. Together with max_connections (server.Limit)
+// they bound what idle and slow connections can hold.
+const (
+	readHeaderTimeout = 5 * time.Second  // from accept to the end of the headers
+	readTimeout       = 30 * time.Second // the whole request, body included (max_body_bytes)
+	writeTimeout      = 30 * time.Second // from the end of the headers to the end of the answer
+	idleTimeout       = 60 * time.Second // a keep-alive connection between requests
+	maxHeaderBytes    = 64 << 10
+)
+
+// newHTTPServer is serve's http.Server around handler.
+func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // newProvider builds the configured model provider, wrapped so that the

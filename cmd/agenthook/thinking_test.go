@@ -243,12 +243,15 @@ func TestKillDuringToolCallResumesWithThinking(t *testing.T) {
 	if first.Type != "thinking" || first.Signature == "" {
 		t.Fatalf("round 1's answer opens with %s, want a signed thinking block", resp1.Content[0])
 	}
-	var toolUse struct{ Type, ID string }
+	var toolUse struct {
+		Type, ID, Name string
+		Input          json.RawMessage
+	}
 	json.Unmarshal(resp1.Content[len(resp1.Content)-1], &toolUse)
 	if toolUse.Type != "tool_use" {
 		t.Fatalf("round 1's answer ends with %s, want a tool_use", resp1.Content[len(resp1.Content)-1])
 	}
-	if want := tool.IdempotencyKey(id, toolUse.ID); key1 != want {
+	if want := tool.IdempotencyKey(id, toolUse.Name, toolUse.Input); key1 != want {
 		t.Fatalf("Idempotency-Key %q, want %q (event %s, tool_use %s)", key1, want, id, toolUse.ID)
 	}
 	for i, b := range bodies {

@@ -18,10 +18,22 @@ type Runner interface {
 	// NeedsApproval reports whether an operator must approve a call to the
 	// tool before it runs.
 	NeedsApproval(tool string) bool
+	// Writes reports whether the tool changes something outside agenthook.
+	Writes(tool string) bool
+	// Check is asked before a call with a valid input goes to an operator
+	// or runs; a Refused stops it, and the model is told why. The model is
+	// not a security boundary: this is where code bounds what it may do.
+	Check(use Block) *Refused
 	// Run executes one call. A failing tool is a result with IsError set;
 	// an error means the call could not be settled (the context ended) and
 	// must not be journaled as done.
 	Run(ctx context.Context, use Block) (result Block, err error)
+}
+
+// Refused is a call that a rule in code stopped before it ran.
+type Refused struct {
+	Rule   string // a short name, journaled and counted
+	Reason string // for the model and the operator
 }
 
 // Round is one model round as an earlier attempt journaled it.
@@ -357,6 +369,16 @@ func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round
 			continue
 		}
 		valid = true
+		if l.Runner != nil {
+			if no := l.Runner.Check(u); no != nil {
+				res := errorResult(u, fmt.Sprintf("refused by agenthook (%s): %s", no.Rule, no.Reason))
+				step := toolStep(round, u, res, false, 0)
+				step.Refused, step.Write = no.Rule, l.Runner.Writes(u.Name)
+				settle(i, u, res, step)
+				executed = true // news for the model: the loop goes on
+				continue
+			}
+		}
 		if l.Runner != nil && l.Runner.NeedsApproval(u.Name) {
 			d, decided := past.Decisions[u.ID]
 			switch {
@@ -398,7 +420,9 @@ func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round
 			}
 			res.Type, res.ToolUseID = ToolResultBlock, u.ID
 			results[i] = res
-			errs[i] = record(context.WithoutCancel(ctx), toolStep(round, u, res, true, time.Since(start)))
+			step := toolStep(round, u, res, true, time.Since(start))
+			step.Write = l.Runner.Writes(u.Name)
+			errs[i] = record(context.WithoutCancel(ctx), step)
 		}()
 	}
 	wg.Wait()

@@ -62,6 +62,9 @@ type Config struct {
 	// it may run, so that an older event about the same object that
 	// arrives a little later still runs first.
 	OrderWindow Duration `yaml:"order_window"`
+	// MaxConnections caps the HTTP connections held open at once; more
+	// wait in the kernel's backlog until one closes (idle ones first).
+	MaxConnections int `yaml:"max_connections"`
 	// ToolSecret signs the requests of http tools and the http provider
 	// (Agenthook-Signature). Default: AGENTHOOK_TOOL_SECRET.
 	ToolSecret string `yaml:"tool_secret"`
@@ -147,8 +150,11 @@ type Route struct {
 	Fields []string `yaml:"fields"`
 	// Redact lists extra paths or key names whose values are replaced by
 	// [redacted] before anything reaches a model.
-	Redact   []string `yaml:"redact"`
-	MaxSteps int      `yaml:"max_steps"`
+	Redact []string `yaml:"redact"`
+	// Untrusted lists extra paths or key names whose values a customer or
+	// another third party writes; the prompt marks them as such.
+	Untrusted []string `yaml:"untrusted"`
+	MaxSteps  int      `yaml:"max_steps"`
 	// ToolChoice, Thinking, Effort and MaxTokens override the agent's for
 	// this route's requests.
 	ToolChoice string `yaml:"tool_choice"`
@@ -207,6 +213,10 @@ type Tool struct {
 	InputFrom map[string]string `yaml:"input_from"`
 	// Approval "required" makes every call wait for an operator.
 	Approval string `yaml:"approval"`
+	// Writes marks a tool that changes something outside agenthook (a
+	// Stripe write action always does): an event runs each identical write
+	// once, whatever its retries, resumes and replays.
+	Writes bool `yaml:"writes"`
 }
 
 // NeedsApproval reports whether calls to the named tool wait for an
@@ -254,6 +264,7 @@ func Default(getenv func(string) string) *Config {
 		Retention:       Duration(defaultRetention),
 		ShutdownTimeout: Duration(30 * time.Second),
 		Workers:         defaultWorkers,
+		MaxConnections:  defaultMaxConnections,
 		RescueAfter:     Duration(5 * time.Minute),
 		OrderWindow:     Duration(2 * time.Second),
 		Retry:           Retry{Base: Duration(2 * time.Second), Max: Duration(10 * time.Minute)},

@@ -41,6 +41,10 @@ func (c *Config) Validate() error {
 	if c.Workers < 1 || c.Workers > 1000 {
 		add("workers is %d: use a number from 1 to 1000 (default %d)", c.Workers, defaultWorkers)
 	}
+	if c.MaxConnections < minMaxConnections || c.MaxConnections > maxMaxConnections {
+		add("max_connections is %d: use a number from %d to %d (default %d); each connection holds a file descriptor, so stay below the process's limit (ulimit -n)",
+			c.MaxConnections, minMaxConnections, maxMaxConnections, defaultMaxConnections)
+	}
 	if c.ApprovalTimeout.D() < 0 {
 		add("approval_timeout is %s: use a positive duration such as 4h, or 0 to wait for an operator indefinitely", c.ApprovalTimeout)
 	}
@@ -63,6 +67,9 @@ func (c *Config) Validate() error {
 		if strings.TrimSpace(s) == "" || strings.Contains(s, ",") {
 			// Never print the value: it is a secret.
 			add("stripe.webhook_secrets entry %d is empty or contains a comma: give one secret per entry", i+1)
+		} else if strings.TrimSpace(s) == "whsec_" {
+			// Everyone knows that key: anyone could sign events with it.
+			add("stripe.webhook_secrets entry %d (or STRIPE_WEBHOOK_SECRET) is \"whsec_\" with nothing after it: set it to the endpoint's whole signing secret (Dashboard → Developers → Webhooks → the endpoint → Signing secret, or the one `stripe listen` prints)", i+1)
 		}
 	}
 	c.validateAgent(add)
@@ -116,6 +123,15 @@ func (c *Config) validateAgent(add func(string, ...any)) {
 		add("agent.concurrency is %d: use a number from 0 (as many as workers) to 1000", a.Concurrency)
 	}
 }
+
+// Bounds and default of max_connections: below the minimum a browser on the console
+// and Stripe's deliveries would wait on each other; above the maximum no
+// process has the file descriptors.
+const (
+	minMaxConnections     = 16
+	maxMaxConnections     = 1_000_000
+	defaultMaxConnections = 1024
+)
 
 // toolName is the rule the Anthropic API enforces on tool names; checking
 // it here turns a 400 on every event into an error at start.
@@ -220,6 +236,11 @@ func (c *Config) validateRoutes(add func(string, ...any)) {
 		if r.MaxSteps < 0 || r.MaxSteps > 50 {
 			add("%s: max_steps is %d: use a number from 1 to 50, or leave it out to use agent.max_steps", label, r.MaxSteps)
 		}
+		for _, u := range r.Untrusted {
+			if err := checkUntrustedEntry(u); err != nil {
+				add("%s untrusted: %w", label, err)
+			}
+		}
 		seen := map[string]bool{}
 		for _, t := range r.Tools {
 			if _, ok := c.Tools[t]; !ok {
@@ -231,6 +252,21 @@ func (c *Config) validateRoutes(add func(string, ...any)) {
 			seen[t] = true
 		}
 	}
+}
+
+// checkUntrustedEntry checks one routes[].untrusted entry: a key name or
+// a dotted path from the event's root, with the syntax of redact: (the
+// route package checks both again when it builds the table).
+func checkUntrustedEntry(e string) error {
+	switch {
+	case e == "" || strings.TrimSpace(e) != e:
+		return fmt.Errorf("entry %q: remove the surrounding spaces or the empty entry", e)
+	case slices.Contains(strings.Split(e, "."), ""):
+		return fmt.Errorf("path %q has an empty segment: write segments separated by single dots, like data.object.metadata.note", e)
+	case e == "*":
+		return errors.New(`"*" alone would mark the whole event: name keys or paths (the whole event is already fenced as data)`)
+	}
+	return nil
 }
 
 // CheckPattern reports whether p is a valid route event pattern: "*" (every

@@ -167,7 +167,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	}
 	loop := &agent.Loop{
 		Provider: d.Metrics.Provider(d.Provider),
-		Runner:   &runner{set: d.Tools, approval: d.Approval, eventID: ev.ID, eventType: ev.Type},
+		Runner:   &runner{set: d.Tools, approval: d.Approval, eventID: ev.ID, eventType: ev.Type, written: writtenKeys(ev)},
 		Journal:  jr,
 		MaxSteps: maxSteps,
 		Summary:  summary,
@@ -208,6 +208,25 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	return nil
 }
 
+// writtenKeys returns the idempotency keys of the writes ev's journal says
+// ran without error, in any attempt or replay, with when each ran.
+func writtenKeys(ev *store.Event) map[string]string {
+	out := map[string]string{}
+	for i, e := range ev.Entries() {
+		if e.Kind != journal.KindToolCall {
+			continue
+		}
+		step, err := journal.Decode(e)
+		if err != nil {
+			continue
+		}
+		if c := step.(*journal.ToolCall); c.Write && c.Executed && !c.IsError {
+			out[tool.IdempotencyKey(ev.ID, c.Tool, c.Input)] = ev.Steps[i].At.UTC().Format(time.RFC3339)
+		}
+	}
+	return out
+}
+
 // openingPrompt returns the opening message journaled by the first round
 // since the last replay, or "".
 func openingPrompt(entries []journal.Entry) string {
@@ -230,11 +249,32 @@ type runner struct {
 	set                *tool.Set
 	approval           func(tool string) bool
 	eventID, eventType string
+	// written maps the idempotency keys of the writes this event made
+	// (journal, every attempt and replay) to when.
+	written map[string]string
 }
 
 func (r *runner) Runs(name string) bool { return r.set != nil && r.set.Runs(name) }
 
 func (r *runner) NeedsApproval(name string) bool { return r.approval != nil && r.approval(name) }
+
+func (r *runner) Writes(name string) bool { return r.set.Writes(name) }
+
+// Check refuses a write this event already made: the same tool with the
+// same canonical input, executed without error in any earlier attempt or
+// replay. Stripe keeps an idempotency key for 24 hours; the journal keeps
+// the write for the event's whole retention.
+func (r *runner) Check(use agent.Block) *agent.Refused {
+	if !r.Writes(use.Name) {
+		return nil
+	}
+	key := tool.IdempotencyKey(r.eventID, use.Name, use.Input)
+	if at, done := r.written[key]; done {
+		return &agent.Refused{Rule: "one_write_per_event", Reason: fmt.Sprintf(
+			"this event already made this exact %s call (%s); a write runs once per event, so it was not repeated", use.Name, at)}
+	}
+	return nil
+}
 
 func (r *runner) Run(ctx context.Context, use agent.Block) (agent.Block, error) {
 	res, err := r.set.Execute(ctx, tool.Call{
@@ -243,12 +283,18 @@ func (r *runner) Run(ctx context.Context, use agent.Block) (agent.Block, error) 
 		ToolUseID:      use.ID,
 		EventID:        r.eventID,
 		EventType:      r.eventType,
-		IdempotencyKey: tool.IdempotencyKey(r.eventID, use.ID),
+		IdempotencyKey: tool.IdempotencyKey(r.eventID, use.Name, use.Input),
 	})
 	if err != nil {
 		return agent.Block{}, err
 	}
-	return agent.Block{Type: agent.ToolResultBlock, ToolUseID: use.ID, Content: res.Content, IsError: res.IsError}, nil
+	// What a tool returns (a Stripe object, a service's body, a command's
+	// output, an error) reaches the model only redacted, like the event.
+	// The journal records this block, so it keeps what the model saw: a
+	// resumed conversation must send the model the same bytes, and the
+	// journal is shown by the API and the console.
+	content := route.RedactResult(res.Content)
+	return agent.Block{Type: agent.ToolResultBlock, ToolUseID: use.ID, Content: content, IsError: res.IsError}, nil
 }
 
 // countingJournal counts the tool calls the loop settles as it journals
@@ -273,6 +319,8 @@ func (j *countingJournal) Append(ctx context.Context, s journal.Step) error {
 		}
 		outcome := metrics.ToolOK
 		switch {
+		case step.Refused != "":
+			outcome = metrics.ToolRefused
 		case step.Invalid:
 			outcome = metrics.ToolInvalid
 		case step.IsError:

@@ -189,7 +189,7 @@ func TestLoopRunsToolAndFeedsResultBack(t *testing.T) {
 	}
 	// The tool got the event's ids and a stable idempotency key.
 	body := tools.bodies[0]
-	if body["event_id"] != id || body["tool_use_id"] != useID || body["idempotency_key"] != tool.IdempotencyKey(id, useID) {
+	if body["event_id"] != id || body["tool_use_id"] != useID || body["idempotency_key"] != tool.IdempotencyKey(id, "log_refund", mustJSON(stepsOf(ev, "tool_call")[0]["input"])) {
 		t.Errorf("tool call body %v", body)
 	}
 	calls := stepsOf(ev, "tool_call")

@@ -183,7 +183,7 @@ agenthook_events{status="no_decision"} 0
 agenthook_events{status="queued"} 0
 agenthook_events{status="retrying"} 0
 agenthook_events{status="running"} 0
-# HELP agenthook_tool_calls_total Tool calls settled by the agent loop, by tool and outcome (ok, error, recorded, invalid).
+# HELP agenthook_tool_calls_total Tool calls settled by the agent loop, by tool and outcome (ok, error, recorded, invalid, refused).
 # TYPE agenthook_tool_calls_total counter
 agenthook_tool_calls_total{outcome="error",tool="other"} 1
 agenthook_tool_calls_total{outcome="ok",tool="lookup"} 1

@@ -194,6 +194,11 @@ type ToolCall struct {
 	// Invalid is set when the input did not match the tool's schema: the
 	// call was not executed and the model was told which field.
 	Invalid bool `json:"invalid,omitempty"`
+	// Write marks a tool that changes something outside agenthook.
+	Write bool `json:"write,omitempty"`
+	// Refused names the rule that stopped the call before it ran; the
+	// model was told why.
+	Refused string `json:"refused,omitempty"`
 }
 
 func (*ToolCall) Kind() string { return KindToolCall }

@@ -60,6 +60,7 @@ const (
 	ToolError    = "error"    // the tool ran and failed, or the model named a tool it was not offered
 	ToolRecorded = "recorded" // a record-only tool (no run:)
 	ToolInvalid  = "invalid"  // the input did not match the tool's schema; not executed
+	ToolRefused  = "refused"  // a rule in code stopped it before it ran (e.g. a write this event already made)
 )
 
 // OtherType is the type label of event types that are not counted by name.
@@ -126,7 +127,7 @@ func New(src Source) *Metrics {
 		}, []string{"outcome"}),
 		tools: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agenthook_tool_calls_total",
-			Help: "Tool calls settled by the agent loop, by tool and outcome (ok, error, recorded, invalid).",
+			Help: "Tool calls settled by the agent loop, by tool and outcome (ok, error, recorded, invalid, refused).",
 		}, []string{"tool", "outcome"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agenthook_model_tokens_total",

@@ -27,28 +27,40 @@ type Built struct {
 }
 
 // Prompt builds the user message for the model from r and a raw Stripe
-// event payload. The event is redacted first (DefaultRedact and
-// r.Redact), so nothing in Text or Event carries a redacted value. Text
-// holds the route's instructions, a line of event metadata, the previous
-// attributes (for *.updated events) and then either the object trimmed of
-// noise (see trimValue) or, when r.Fields is set, a JSON object mapping
-// each field path to its compacted value (paths the event lacks are left
-// out), and last a line asking for the tool call.
+// event payload. The event is redacted first (the default key patterns
+// and value detectors, and r.Redact), so nothing in Text or Event carries
+// a redacted value. Text holds the route's instructions, then the event
+// part: FenceOpen, a line of event metadata, the previous attributes (for
+// *.updated events) and then either the object trimmed of noise (see
+// trimValue) or, when r.Fields is set, a JSON object mapping each field
+// path to its compacted value (paths the event lacks are left out), and
+// FenceClose; and last a line asking for the tool call. Inside the fence
+// no character can close it, and the values a customer or third party
+// writes are marked {"untrusted": …} (see prompt_untrusted.go).
 //
-// The event part (everything but the instructions and the last line) is
-// capped at maxBytes (DefaultMaxPromptBytes when maxBytes <= 0); a longer
-// one is cut at a JSON member boundary, never inside a UTF-8 sequence,
-// and ends with a marker saying how much was shown.
+// The event part, fence included, is capped at maxBytes
+// (DefaultMaxPromptBytes when maxBytes <= 0); a longer one is cut at a
+// JSON member boundary, never inside a UTF-8 sequence, and ends with a
+// marker saying how much was shown, inside the fence.
 //
 // Previous attributes are redacted and stripped of whitespace, not
 // trimmed: there a null is information ("this field was empty before").
 func Prompt(r Route, payload []byte, maxBytes int) (Built, error) {
+	return buildPrompt(r, untrustedOf(r), payload, maxBytes)
+}
+
+// buildPrompt is Prompt with the route's untrusted: entries given.
+func buildPrompt(r Route, untrusted []string, payload []byte, maxBytes int) (Built, error) {
 	red := r.redact
 	if red == nil { // a Route built by hand rather than by New
 		var err error
 		if red, err = newRedactor(r.Redact); err != nil {
 			return Built{}, fmt.Errorf("route %s %w", r.Name, err)
 		}
+	}
+	mk, err := newMarker(untrusted)
+	if err != nil {
+		return Built{}, fmt.Errorf("route %s %w", r.Name, err)
 	}
 	for _, f := range r.Fields {
 		if err := checkPath(f); err != nil {
@@ -77,33 +89,36 @@ func Prompt(r Route, payload []byte, maxBytes int) (Built, error) {
 		return Built{}, fmt.Errorf("parse Stripe event %s: no data.object: the payload is not a complete Stripe event", id)
 	}
 	built := Built{Event: root.json()}
+	set := mk.mark(root)
 
-	// The event part.
+	// The event part. From here on the tree is only written, so it is
+	// compacted and trimmed in place.
 	var ev strings.Builder
-	fmt.Fprintf(&ev, "Event: %s %s, created %s, %s\n", typ, id, created(root.get("created")), mode(root.get("livemode")))
+	fmt.Fprintf(&ev, "Event: %s %s, created %s, %s\n", token(typ), token(id), created(root.get("created")), mode(root.get("livemode")))
 	if p := data.get("previous_attributes"); p != nil && p.kind != kindNull {
-		fmt.Fprintf(&ev, "Previous values: %s\n", p.json())
+		fmt.Fprintf(&ev, "Previous values: %s\n", markedJSON(p, set))
 	}
 	if len(r.Fields) > 0 {
 		ev.WriteString("Fields (event path: value; unset ones omitted):\n")
 	} else {
 		label := "Object"
-		if kind := object.get("object").text(); kind != "" && len(kind) <= 64 && !strings.ContainsAny(kind, "\r\n") {
+		if kind := object.get("object").text(); len(kind) <= 64 && plainToken(kind) {
 			label = kind + " object"
 		}
 		fmt.Fprintf(&ev, "%s (unset fields omitted):\n", label)
 	}
-	jsonStart := ev.Len()
+	head := escapeFence(ev.String())
+	var body []byte
 	if len(r.Fields) > 0 {
-		ev.Write(fieldsJSON(root, r.Fields))
+		body = fieldsJSON(root, r.Fields, set)
 	} else {
-		object = object.clone()
 		trimValue(object, false) // the top level stays, even if empty
-		ev.Write(object.json())
+		body = markedJSON(object, set)
 	}
-	eventPart := ev.String()
-	if len(eventPart) > maxBytes {
-		eventPart = truncate(eventPart, jsonStart, maxBytes)
+	eventPart := head + escapeFence(string(body))
+	budget := maxBytes - len(FenceOpen+"\n"+"\n"+FenceClose)
+	if len(eventPart) > budget {
+		eventPart = truncate(eventPart, len(head), budget)
 		built.Truncated = true
 	}
 
@@ -111,26 +126,24 @@ func Prompt(r Route, payload []byte, maxBytes int) (Built, error) {
 	if s := strings.TrimSpace(r.Instructions); s != "" {
 		fmt.Fprintf(&b, "Instructions:\n%s\n\n", s)
 	}
+	b.WriteString(FenceOpen + "\n")
 	b.WriteString(eventPart)
-	b.WriteString("\n\n")
+	b.WriteString("\n" + FenceClose + "\n\n")
 	b.WriteString(callTool(r.Tools))
 	built.Text = b.String()
 	return built, nil
 }
 
 // fieldsJSON returns {"path":value,…} for the paths present in root, each
-// value compacted. A path whose value compacts to nothing is left out.
-func fieldsJSON(root *node, paths []string) []byte {
+// value compacted (in place) and untrusted values marked. A path whose
+// value compacts to nothing is left out.
+func fieldsJSON(root *node, paths []string, set marks) []byte {
 	var out bytes.Buffer
 	out.WriteByte('{')
 	n := 0
 	for _, p := range paths {
 		v := root.lookup(p)
-		if v == nil {
-			continue
-		}
-		compacted, err := Compact(v.json()) // v.json() is valid: err is nil
-		if err != nil || string(compacted) == "null" || string(compacted) == "{}" {
+		if v == nil || compactNode(v) {
 			continue
 		}
 		if n > 0 {
@@ -138,7 +151,7 @@ func fieldsJSON(root *node, paths []string) []byte {
 		}
 		writeString(&out, p)
 		out.WriteByte(':')
-		out.Write(compacted)
+		writeMarked(v, set, &out, false)
 		n++
 	}
 	out.WriteByte('}')

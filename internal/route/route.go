@@ -72,6 +72,9 @@ type Route struct {
 	// Redact lists paths or key names redacted in addition to
 	// DefaultRedact (see Redact).
 	Redact []string
+	// Untrusted lists paths or key names the prompt marks as written by a
+	// customer, in addition to DefaultUntrusted (see Prompt).
+	Untrusted []string
 	// MaxSteps bounds the model rounds of one event; 0 means the agent's
 	// default.
 	MaxSteps int
@@ -112,7 +115,7 @@ func New(cfg *config.Config) (*Table, error) {
 	for i, cr := range cfg.Routes {
 		r := Route{
 			Name: cr.Name, Events: cr.Events, Instructions: cr.Instructions,
-			When: cr.When, Fields: cr.Fields, Redact: cr.Redact, MaxSteps: cr.MaxSteps, OrderKey: cr.OrderKey, Budget: cr.Budget,
+			When: cr.When, Fields: cr.Fields, Redact: cr.Redact, Untrusted: cr.Untrusted, MaxSteps: cr.MaxSteps, OrderKey: cr.OrderKey, Budget: cr.Budget,
 		}
 		if r.Name == "" && len(cr.Events) > 0 {
 			r.Name = cr.Events[0]
@@ -149,6 +152,9 @@ func New(cfg *config.Config) (*Table, error) {
 			return nil, fmt.Errorf("%s %w", label, err)
 		}
 		r.redact = red
+		if err := CheckUntrusted(cr.Untrusted); err != nil {
+			return nil, fmt.Errorf("%s %w", label, err)
+		}
 		if cr.MaxSteps < 0 {
 			return nil, fmt.Errorf("%s max_steps is %d: use a positive number, or 0 for the agent's default", label, cr.MaxSteps)
 		}

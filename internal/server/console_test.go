@@ -113,28 +113,29 @@ func TestConsoleLoginCookie(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "/ui/app.js") || !strings.Contains(rec.Body.String(), `action="/ui/logout"`) {
 		t.Fatalf("GET /ui/ logged in: %d, want the console with a logout button:\n%s", rec.Code, rec.Body)
 	}
+	sid := c.Value
 	for _, tc := range []struct {
 		name string
 		r    uiReq
 		want int
 	}{
-		{"list with the cookie", uiReq{method: "GET", target: "/api/events", cookie: token, remote: "192.0.2.10:5555"}, 200},
-		{"event with the cookie", uiReq{method: "GET", target: "/api/events/evt_ui_1", cookie: token}, 200},
-		{"metrics with the cookie", uiReq{method: "GET", target: "/metrics", cookie: token}, 404}, // no metrics in this server
-		{"wrong cookie", uiReq{method: "GET", target: "/api/events", cookie: token + "x"}, 401},
+		{"list with the cookie", uiReq{method: "GET", target: "/api/events", cookie: sid, remote: "192.0.2.10:5555"}, 200},
+		{"event with the cookie", uiReq{method: "GET", target: "/api/events/evt_ui_1", cookie: sid}, 200},
+		{"metrics with the cookie", uiReq{method: "GET", target: "/metrics", cookie: sid}, 404}, // no metrics in this server
+		{"wrong cookie", uiReq{method: "GET", target: "/api/events", cookie: sid + "x"}, 401},
 		{"no cookie", uiReq{method: "GET", target: "/api/events"}, 401},
 		{"token without Bearer", uiReq{method: "GET", target: "/api/events", header: map[string]string{"Authorization": token}}, 401},
-		{"wrong Bearer beats a good cookie", uiReq{method: "GET", target: "/api/events", cookie: token, header: map[string]string{"Authorization": "Bearer wrong"}}, 401},
+		{"wrong Bearer beats a good cookie", uiReq{method: "GET", target: "/api/events", cookie: sid, header: map[string]string{"Authorization": "Bearer wrong"}}, 401},
 		// State-changing requests by cookie need the console's header…
-		{"POST by cookie without the header", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: token}, 403},
-		{"POST by cookie with a wrong header", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: token,
+		{"POST by cookie without the header", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: sid}, 403},
+		{"POST by cookie with a wrong header", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: sid,
 			header: map[string]string{console.CSRFHeader: "yes"}}, 403},
-		{"POST by cookie with the header", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: token,
+		{"POST by cookie with the header", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: sid,
 			header: map[string]string{console.CSRFHeader: "1", "Sec-Fetch-Site": "same-origin"}}, 200},
 		// …and are refused when the browser says another site sent them.
-		{"POST by cookie from another site", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: token,
+		{"POST by cookie from another site", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: sid,
 			header: map[string]string{console.CSRFHeader: "1", "Sec-Fetch-Site": "cross-site"}}, 403},
-		{"POST by cookie from another origin", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: token,
+		{"POST by cookie from another origin", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`, cookie: sid,
 			header: map[string]string{console.CSRFHeader: "1", "Origin": "https://evil.example"}}, 403},
 		// A Bearer token needs no header: the commands and curl are unaffected.
 		{"POST by Bearer", uiReq{method: "POST", target: "/api/replay", body: `{"status":"dead"}`,
@@ -146,11 +147,11 @@ func TestConsoleLoginCookie(t *testing.T) {
 	}
 
 	// Logout clears the cookie.
-	rec = serveUI(t, h, uiReq{method: "POST", target: "/ui/logout", cookie: token})
+	rec = serveUI(t, h, uiReq{method: "POST", target: "/ui/logout", cookie: sid})
 	if out := loginCookie(t, rec); rec.Code != http.StatusSeeOther || out == nil || out.MaxAge >= 0 || out.Value != "" || !out.HttpOnly {
 		t.Errorf("logout: %d, cookie %+v, want a cleared cookie", rec.Code, out)
 	}
-	if rec := serveUI(t, h, uiReq{method: "POST", target: "/ui/logout", cookie: token, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}); rec.Code != http.StatusForbidden {
+	if rec := serveUI(t, h, uiReq{method: "POST", target: "/ui/logout", cookie: sid, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}); rec.Code != http.StatusForbidden {
 		t.Errorf("cross-site logout: %d, want 403", rec.Code)
 	}
 }

@@ -46,7 +46,7 @@ func New(d Deps) http.Handler {
 		d.Ready = func() bool { return true }
 	}
 	mux := http.NewServeMux()
-	addRoutes(mux, d)
+	addRoutes(mux, d, console.NewSessions())
 	return mux
 }
 
@@ -64,26 +64,29 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // adminOnly guards the admin API. With a token configured every request must
-// carry it as a Bearer token, or as the web console's login cookie; without
-// one, only loopback clients are served, so a fresh install never exposes its
-// journal to the network. A state-changing request a browser marks as
-// cross-site is refused, and one authenticated by the cookie must carry the
-// console's header (console.CheckCSRF).
-func adminOnly(token string, next http.Handler) http.Handler {
+// carry it as a Bearer token, or the cookie of a live web console session;
+// without one, only loopback clients that connect directly (no proxy
+// headers) are served, so a fresh install never exposes its journal to the
+// network. A state-changing request a browser marks as cross-site is
+// refused, and one authenticated by the cookie must carry the console's
+// header (console.CheckCSRF).
+func adminOnly(token string, sessions *console.Sessions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if token != "" {
 			auth := r.Header.Get("Authorization")
 			got, bearer := strings.CutPrefix(auth, "Bearer ")
+			ok := false
 			switch {
 			case bearer:
+				ok = subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 			case auth == "":
-				got = console.SessionToken(r) // the web console's login
+				ok = sessions.Valid(console.SessionID(r)) // the web console's login
 			default:
-				got = "" // another scheme: refused
+				// another scheme: refused
 			}
-			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="agenthook"`)
-				writeError(w, http.StatusUnauthorized, "missing or wrong admin token: send Authorization: Bearer $AGENTHOOK_ADMIN_TOKEN")
+				writeError(w, http.StatusUnauthorized, "missing or wrong admin token, or the console session ended: send Authorization: Bearer $AGENTHOOK_ADMIN_TOKEN, or log in again at /ui/")
 				return
 			}
 			if !bearer {
@@ -95,8 +98,8 @@ func adminOnly(token string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !console.LocalRequest(r) {
-			writeError(w, http.StatusForbidden, "the admin API answers only loopback clients (at localhost or 127.0.0.1) while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access")
+		if msg := console.LoopbackRefusal(r, "the admin API"); msg != "" {
+			writeError(w, http.StatusForbidden, msg)
 			return
 		}
 		if msg := console.CheckCSRF(r, false); msg != "" {

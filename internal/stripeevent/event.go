@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -23,6 +24,9 @@ var (
 	ErrMalformedJSON = errors.New("malformed event JSON: the body must be a Stripe event object")
 	ErrMissingID     = errors.New(`missing or invalid event "id": expected a Stripe event id such as evt_...`)
 	ErrMissingType   = errors.New(`missing or invalid event "type": expected a Stripe event type such as invoice.paid`)
+	// ErrAmbiguous is a body whose envelope two readers could read two
+	// ways: a top-level key given twice, or in another case ("TYPE").
+	ErrAmbiguous = errors.New("ambiguous event envelope (send the body exactly as Stripe sent it: each of id, type, created, livemode, api_version and data at most once, in lower case)")
 )
 
 // Event is the envelope fields agenthook needs; callers keep the raw payload.
@@ -48,7 +52,14 @@ type envelope struct {
 // Parse decodes the event envelope from payload and validates id and type.
 // It should be called only after Verify succeeded. Errors wrap
 // ErrMalformedJSON (including the byte offset of the JSON error),
-// ErrMissingID or ErrMissingType.
+// ErrAmbiguous, ErrMissingID or ErrMissingType.
+//
+// Parse is the one reading of the envelope: dedupe (id), routing (type),
+// filters and the prompt all rely on it. So a body that readers could read
+// differently is refused: an envelope key given twice or in another case
+// (encoding/json keeps the last and folds case, gjson and a map keep
+// others), and an id or type that is not valid UTF-8 (decoding turns every
+// invalid byte into U+FFFD, so ids differing only there would be one).
 //
 // Parse runs on every delivery, so it first tries parseFast, which reads
 // the envelope in one validating pass; whatever that path is not sure of
@@ -59,6 +70,9 @@ func Parse(payload []byte) (Event, error) {
 	if !ok {
 		var err error
 		if ev, err = parseStd(payload); err != nil {
+			return Event{}, err
+		}
+		if err := checkEnvelopeKeys(payload); err != nil {
 			return Event{}, err
 		}
 	}
@@ -204,16 +218,57 @@ func plainASCII(raw string) bool {
 	return true
 }
 
+// checkEnvelopeKeys refuses a payload (valid JSON, an object) in which an
+// envelope key occurs more than once at the top level, counting keys that
+// encoding/json would fold onto it (other case, escapes, ſ for s), or in a
+// case other than its own. The top-level keys are read by encoding/json's
+// own tokenizer, so they are exactly the keys it matches on.
+func checkEnvelopeKeys(payload []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if _, err := dec.Token(); err != nil { // {
+		return fmt.Errorf("%w: %w", ErrMalformedJSON, err)
+	}
+	var seen [len(envelopeKeys)]bool
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrMalformedJSON, err)
+		}
+		key, _ := tok.(string)
+		for i, k := range envelopeKeys {
+			if !strings.EqualFold(key, k) {
+				continue
+			}
+			switch {
+			case key != k:
+				return fmt.Errorf("%w: top-level key %q is %q in another case; Stripe sends it in lower case", ErrAmbiguous, key, k)
+			case seen[i]:
+				return fmt.Errorf("%w: top-level key %q occurs more than once", ErrAmbiguous, k)
+			}
+			seen[i] = true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("%w: %w", ErrMalformedJSON, err)
+		}
+	}
+	return nil
+}
+
 // fieldProblem checks an identifier-like envelope field: non-empty, at
-// most maxFieldLen bytes, without control characters and, if noSpace,
-// without whitespace. It returns "" if s is acceptable, otherwise a
-// description of the problem that never echoes the untrusted value.
+// most maxFieldLen bytes, valid UTF-8 (decoding made every invalid byte
+// U+FFFD, which no Stripe id or type contains), without control characters
+// and, if noSpace, without whitespace. It returns "" if s is acceptable,
+// otherwise a description of the problem that never echoes the untrusted
+// value.
 func fieldProblem(s string, noSpace bool) string {
 	switch {
 	case s == "":
 		return "empty or absent"
 	case len(s) > maxFieldLen:
 		return fmt.Sprintf("%d bytes, limit is %d", len(s), maxFieldLen)
+	case !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError):
+		return "not valid UTF-8 (or contains U+FFFD): Stripe ids and types are plain ASCII"
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {

@@ -1,10 +1,12 @@
 package stripeevent
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var headerSeeds = []string{
@@ -79,19 +81,32 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	for _, s := range []string{"", "[]", "null", "1", "{}", `{"id":"evt_1"}`, `{"type":"x"}`,
-		`{"id":"evt_1","type":"x","data":{"object":{}}}`, `{"id":"\u0000","type":"x"}`, `{"id":"evt_1","type":"a b"}`, "{"} {
+		`{"id":"evt_1","type":"x","data":{"object":{}}}`, `{"id":"\u0000","type":"x"}`, `{"id":"evt_1","type":"a b"}`, "{",
+		`{"id":"evt_1","type":"x","TYPE":"y"}`, `{"id":"evt_1","type":"x","type":"y"}`, "{\"id\":\"evt_\xff\",\"type\":\"x\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		ev, err := Parse(payload)
 		if err != nil {
-			if !errors.Is(err, ErrMalformedJSON) && !errors.Is(err, ErrMissingID) && !errors.Is(err, ErrMissingType) {
+			if !errors.Is(err, ErrMalformedJSON) && !errors.Is(err, ErrMissingID) && !errors.Is(err, ErrMissingType) && !errors.Is(err, ErrAmbiguous) {
 				t.Fatalf("unexpected error class: %v", err)
 			}
 			return
 		}
 		if ev.ID == "" || ev.Type == "" || len(ev.ID) > maxFieldLen || len(ev.Type) > maxFieldLen {
 			t.Fatalf("accepted event with id %q type %q", ev.ID, ev.Type)
+		}
+		if !utf8.ValidString(ev.ID) || strings.ContainsRune(ev.ID, utf8.RuneError) {
+			t.Fatalf("accepted an id that is not valid UTF-8: %q", ev.ID)
+		}
+		// One reading: the filters' view of the event (a map, by exact
+		// key) and the envelope agree on id and type.
+		var m map[string]any
+		if err := json.Unmarshal(payload, &m); err != nil {
+			t.Fatalf("accepted a payload encoding/json refuses: %v", err)
+		}
+		if m["id"] != ev.ID || m["type"] != ev.Type {
+			t.Fatalf("Parse read id %q type %q, a map reads id %v type %v", ev.ID, ev.Type, m["id"], m["type"])
 		}
 	})
 }

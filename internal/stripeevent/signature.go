@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,9 @@ import (
 // DefaultTolerance is the maximum allowed distance between the signed
 // timestamp and the local clock. It matches Stripe's own libraries.
 const DefaultTolerance = 5 * time.Minute
+
+// SecretPrefix starts every Stripe endpoint signing secret.
+const SecretPrefix = "whsec_"
 
 // SignatureHeader is the HTTP header carrying Stripe's webhook signature.
 const SignatureHeader = "Stripe-Signature"
@@ -63,8 +67,9 @@ type Verifier struct {
 	// accepted so that an endpoint secret can be rolled without downtime:
 	// during a roll Stripe sends one v1 signature per active secret, and
 	// during a local config change agenthook may know both old and new.
-	// Each v1 value is checked against each secret. Blank secrets are
-	// ignored because an empty HMAC key would let anyone forge signatures.
+	// Each v1 value is checked against each secret. Blank secrets, and
+	// "whsec_" alone, are ignored because a key everyone knows would let
+	// anyone forge signatures.
 	Secrets []string
 	// Tolerance is the maximum |now - t| accepted. Zero (or negative)
 	// means DefaultTolerance. Future timestamps are rejected too: a
@@ -106,13 +111,11 @@ func (v *Verifier) Verify(payload []byte, header string) error {
 	if v.Now != nil {
 		now = v.Now
 	}
-	// Sub saturates instead of overflowing, so absurd timestamps are safe.
-	age := now().Sub(time.Unix(h.Timestamp, 0))
-	switch {
-	case age > tolerance:
-		return fmt.Errorf("%w: signed %s ago, tolerance is %s", ErrTooOld, age.Truncate(time.Second), tolerance)
-	case -age > tolerance:
-		return fmt.Errorf("%w: signed %s ahead of local time, tolerance is %s", ErrTooNew, (-age).Truncate(time.Second), tolerance)
+	at := now()
+	if old, ahead := outside(at, h.Timestamp, tolerance); old {
+		return fmt.Errorf("%w: signed %s ago, tolerance is %s", ErrTooOld, distance(at.Unix(), h.Timestamp), tolerance)
+	} else if ahead {
+		return fmt.Errorf("%w: signed %s ahead of local time, tolerance is %s", ErrTooNew, distance(h.Timestamp, at.Unix()), tolerance)
 	}
 
 	for _, secret := range secrets {
@@ -126,13 +129,56 @@ func (v *Verifier) Verify(payload []byte, header string) error {
 	return fmt.Errorf("%w (%d signature(s) checked against %d secret(s))", ErrNoMatch, len(h.V1), len(secrets))
 }
 
-// usableSecrets drops blank secrets. The remaining secrets are used
-// verbatim (no trimming): the whole string, including the whsec_ prefix,
-// is the HMAC key.
+// outside reports whether the signing time ts (Unix seconds) is more than
+// tolerance before now (old) or after it (ahead). It works in whole
+// seconds and nanoseconds apart, never in a time.Duration of the distance:
+// that saturates at about 292 years, and the negation of a saturated
+// distance overflows, which let a timestamp 293 years ahead through.
+func outside(now time.Time, ts int64, tolerance time.Duration) (old, ahead bool) {
+	tolSec, tolNs := int64(tolerance/time.Second), int64(tolerance%time.Second)
+	nowSec, nowNs := now.Unix(), int64(now.Nanosecond())
+	// now - ts = ageSec s + nowNs ns, saturated.
+	ageSec := subSat(nowSec, ts)
+	if ageSec > tolSec || (ageSec == tolSec && nowNs > tolNs) {
+		return true, false
+	}
+	// ts - now = aheadSec s + aheadNs ns, with 0 <= aheadNs < 1 s.
+	aheadSec, aheadNs := subSat(ts, nowSec), int64(0)
+	if nowNs > 0 {
+		aheadSec, aheadNs = subSat(aheadSec, 1), int64(time.Second)-nowNs
+	}
+	return false, aheadSec > tolSec || (aheadSec == tolSec && aheadNs > tolNs)
+}
+
+// subSat returns a - b, saturated to the int64 range.
+func subSat(a, b int64) int64 {
+	d := a - b
+	if (b > 0 && d > a) || (b < 0 && d < a) {
+		if b > 0 {
+			return math.MinInt64
+		}
+		return math.MaxInt64
+	}
+	return d
+}
+
+// distance describes how far later a is than b, both Unix seconds.
+func distance(a, b int64) string {
+	d := subSat(a, b)
+	if d > int64(math.MaxInt64/time.Second) {
+		return "more than 292 years"
+	}
+	return (time.Duration(d) * time.Second).String()
+}
+
+// usableSecrets drops blank secrets, and "whsec_" with nothing after it:
+// a key everyone knows would let anyone sign. The remaining secrets are
+// used verbatim (no trimming): the whole string, including the whsec_
+// prefix, is the HMAC key.
 func usableSecrets(secrets []string) []string {
 	out := make([]string, 0, len(secrets))
 	for _, s := range secrets {
-		if strings.TrimSpace(s) != "" {
+		if t := strings.TrimSpace(s); t != "" && t != SecretPrefix {
 			out = append(out, s)
 		}
 	}

@@ -29,7 +29,7 @@ func TestCommandGetsCallOnStdin(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdin), &got); err != nil {
 		t.Fatalf("stdin %q: %v", stdin, err)
 	}
-	key := IdempotencyKey("evt_01", "toolu_01")
+	key := IdempotencyKey("evt_01", "cmd", json.RawMessage(`{"invoice":"in_1"}`))
 	if got.Tool != "cmd" || string(got.Input) != `{"invoice":"in_1"}` || got.EventID != "evt_01" ||
 		got.EventType != "charge.dispute.created" || got.ToolUseID != "toolu_01" || got.IdempotencyKey != key {
 		t.Fatalf("stdin %s", stdin)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/agenthook/agenthook/internal/config"
+	"github.com/agenthook/agenthook/internal/secret"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
@@ -172,7 +173,7 @@ func (h *httpTool) try(ctx context.Context, body []byte, key string) attempt {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return retry(fmt.Sprintf("POST to %s failed: %v", h.host, err), -1)
+		return retry(h.scrub(fmt.Sprintf("POST to %s failed: %v", h.host, err)), -1)
 	}
 	defer resp.Body.Close()
 
@@ -196,13 +197,24 @@ func (h *httpTool) try(ctx context.Context, body []byte, key string) attempt {
 		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 			wait = retryAfter(resp.Header.Get("Retry-After"))
 		}
-		return retry(fmt.Sprintf("%s answered %s%s", h.host, status, bodyTail(resp.Body)), wait)
+		return retry(fmt.Sprintf("%s answered %s%s", h.host, status, h.scrub(bodyTail(resp.Body))), wait)
 	case code >= 300 && code < 400:
 		return attempt{final: true, result: Result{IsError: true, Content: fmt.Sprintf(
 			"%s answered %s: redirects are not followed; point run.http.url at the final URL", h.host, status)}}
 	default:
-		return attempt{final: true, result: Result{IsError: true, Content: fmt.Sprintf("%s answered %s%s", h.host, status, bodyTail(resp.Body))}}
+		return attempt{final: true, result: Result{IsError: true, Content: fmt.Sprintf("%s answered %s%s", h.host, status, h.scrub(bodyTail(resp.Body)))}}
 	}
+}
+
+// scrub removes credentials from text the service sent back: the
+// configured header values (an Authorization or API key header) wherever
+// they appear, and anything secret.Scrub recognises.
+func (h *httpTool) scrub(s string) string {
+	var known []string
+	for _, vs := range h.headers {
+		known = append(known, vs...)
+	}
+	return secret.Scrub(s, known...)
 }
 
 func retry(failure string, wait time.Duration) attempt {

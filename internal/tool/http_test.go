@@ -92,7 +92,7 @@ func TestHTTPSignedCall(t *testing.T) {
 			return
 		}
 		want := wireCall{Tool: "notify", Input: json.RawMessage(`{"dispute":"dp_1"}`), EventID: "evt_01",
-			EventType: "charge.dispute.created", ToolUseID: "toolu_01", IdempotencyKey: IdempotencyKey("evt_01", "toolu_01")}
+			EventType: "charge.dispute.created", ToolUseID: "toolu_01", IdempotencyKey: IdempotencyKey("evt_01", "notify", json.RawMessage(`{"dispute":"dp_1"}`))}
 		if got.Tool != want.Tool || string(got.Input) != string(want.Input) || got.EventID != want.EventID ||
 			got.EventType != want.EventType || got.ToolUseID != want.ToolUseID || got.IdempotencyKey != want.IdempotencyKey {
 			http.Error(w, "body "+string(body), http.StatusBadRequest)
@@ -169,7 +169,7 @@ func TestHTTPRetries5xxThenSucceeds(t *testing.T) {
 		t.Fatalf("%d requests, want 3", len(keys))
 	}
 	for i, k := range keys {
-		if k != IdempotencyKey("evt_01", "toolu_01") {
+		if k != IdempotencyKey("evt_01", "notify", json.RawMessage(`{}`)) {
 			t.Errorf("attempt %d Idempotency-Key %q", i+1, k)
 		}
 		if sigs[i] == "" {

@@ -94,8 +94,9 @@ func (o Options) withDefaults() Options {
 // Set holds an Executor for each configured tool that has a run: key. It
 // is itself an Executor and is safe for concurrent use.
 type Set struct {
-	tools map[string]runner
-	log   *slog.Logger
+	tools  map[string]runner
+	writes map[string]bool // tools that change something outside agenthook
+	log    *slog.Logger
 }
 
 // runner is an Executor that also names its kind for logs.
@@ -111,7 +112,12 @@ type runner interface {
 // returned together, each saying what to fix.
 func NewSet(cfg *config.Config, opts Options) (*Set, error) {
 	opts = opts.withDefaults()
-	s := &Set{tools: map[string]runner{}, log: opts.Log}
+	s := &Set{tools: map[string]runner{}, writes: map[string]bool{}, log: opts.Log}
+	for name, t := range cfg.Tools {
+		if t.Writes || (t.Run != nil && IsStripeWrite(t.Run.Stripe)) {
+			s.writes[name] = true
+		}
+	}
 
 	var errs []error
 	writes, err := stripeWrites(cfg.StripeWrites)
@@ -176,6 +182,10 @@ func countKinds(r *config.Run) int {
 	return n
 }
 
+// Writes reports whether a call to the tool changes something outside
+// agenthook: a Stripe write action, or a tool the config marks writes: true.
+func (s *Set) Writes(name string) bool { return s != nil && s.writes[name] }
+
 // Runs reports whether the tool name is carried out by this Set (it has a
 // run: key). A tool for which Runs is false is only journaled.
 func (s *Set) Runs(name string) bool {
@@ -189,7 +199,8 @@ func (s *Set) Runs(name string) bool {
 // (shutdown; the caller must not journal the call as done and retries the
 // event later), or the tool has no run: key (ErrNoRun). Every failure of
 // the tool itself is a Result with IsError set, which goes to the model.
-// An empty call.IdempotencyKey is filled in from the event and tool_use ids.
+// An empty call.IdempotencyKey is filled in from the event, the tool and
+// the input.
 func (s *Set) Execute(ctx context.Context, call Call) (Result, error) {
 	r, ok := s.tools[call.Tool]
 	if !ok {
@@ -199,7 +210,7 @@ func (s *Set) Execute(ctx context.Context, call Call) (Result, error) {
 		return Result{}, err
 	}
 	if call.IdempotencyKey == "" {
-		call.IdempotencyKey = IdempotencyKey(call.EventID, call.ToolUseID)
+		call.IdempotencyKey = IdempotencyKey(call.EventID, call.Tool, call.Input)
 	}
 	log := s.log.With("tool", call.Tool, "kind", r.kind(), "event_id", call.EventID, "tool_use_id", call.ToolUseID)
 	if len(bytes.TrimSpace(call.Input)) == 0 {
@@ -224,14 +235,34 @@ func (s *Set) Execute(ctx context.Context, call Call) (Result, error) {
 	return res, nil
 }
 
-// IdempotencyKey derives the key for one tool call from the event id and
-// the tool_use id: deterministic, so re-executing the same call (after a
-// crash, a timeout or an http retry) presents the same key to the
-// receiver or to Stripe, which then apply it once. Hashing keeps the key
-// short and free of characters a header could not carry.
-func IdempotencyKey(eventID, toolUseID string) string {
-	sum := sha256.Sum256([]byte(eventID + "\x00" + toolUseID))
+// IdempotencyKey derives the key for one tool call from the event id, the
+// tool and the canonical form of its input, never from the tool_use id: a
+// retry, a resume after a crash and a replay that decide the same call
+// present the same key to the receiver or to Stripe, which then apply it
+// once. (A replayed conversation gets new tool_use ids, so a key from them
+// refunded twice.) Hashing keeps the key short and free of characters a
+// header could not carry.
+func IdempotencyKey(eventID, tool string, input json.RawMessage) string {
+	sum := sha256.Sum256([]byte(eventID + "\x00" + tool + "\x00" + string(Canonical(input))))
 	return "agenthook-" + hex.EncodeToString(sum[:])[:32]
+}
+
+// Canonical is input in one canonical JSON form: object keys sorted,
+// insignificant space dropped, numbers as written. Inputs that differ only
+// in key order or spacing are the same call. Input that is not JSON is
+// returned as it is.
+func Canonical(input json.RawMessage) []byte {
+	dec := json.NewDecoder(bytes.NewReader(input))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return input
+	}
+	out, err := json.Marshal(v) // map keys are sorted
+	if err != nil {
+		return input
+	}
+	return out
 }
 
 // wireCall is the JSON body an http tool receives and a command reads on

@@ -113,7 +113,7 @@ func TestStripeRefundCarriesIdempotencyKey(t *testing.T) {
 	if r.method != http.MethodPost || r.path != "/v1/refunds" {
 		t.Fatalf("request %s %s", r.method, r.path)
 	}
-	if got, want := r.header.Get("Idempotency-Key"), IdempotencyKey("evt_9", "toolu_9"); got != want {
+	if got, want := r.header.Get("Idempotency-Key"), IdempotencyKey("evt_9", "refund", json.RawMessage(`{"charge":"ch_1","amount":500,"reason":"requested_by_customer"}`)); got != want {
 		t.Fatalf("Idempotency-Key %q, want %q", got, want)
 	}
 	for k, v := range map[string]string{"charge": "ch_1", "amount": "500", "reason": "requested_by_customer"} {

@@ -2,6 +2,7 @@ package tool
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,22 +69,50 @@ func newSet(t *testing.T, cfg *config.Config) *Set {
 func call(tool, input string) Call {
 	return Call{
 		Tool: tool, Input: []byte(input), ToolUseID: "toolu_01", EventID: "evt_01", EventType: "charge.dispute.created",
-		IdempotencyKey: IdempotencyKey("evt_01", "toolu_01"),
+		IdempotencyKey: IdempotencyKey("evt_01", tool, []byte(input)),
 	}
 }
 
 func TestIdempotencyKey(t *testing.T) {
-	a := IdempotencyKey("evt_1", "toolu_1")
-	if a != IdempotencyKey("evt_1", "toolu_1") {
-		t.Fatal("not deterministic")
-	}
+	in := json.RawMessage(`{"charge":"ch_1","amount":500}`)
+	a := IdempotencyKey("evt_1", "refund", in)
 	if !strings.HasPrefix(a, "agenthook-") || len(a) != len("agenthook-")+32 {
 		t.Fatalf("key %q: want agenthook- and 32 hex digits", a)
 	}
-	// The separator keeps ("ab","c") and ("a","bc") apart.
-	for _, other := range []string{IdempotencyKey("evt_1", "toolu_2"), IdempotencyKey("evt_2", "toolu_1"), IdempotencyKey("evt_1t", "oolu_1")} {
+	// The same decision, however the model spelled it, is the same key: a
+	// replay gets new tool_use ids, and must not make a second refund.
+	for _, same := range []string{`{"amount":500,"charge":"ch_1"}`, "{ \"charge\" : \"ch_1\",\n \"amount\": 500 }"} {
+		if k := IdempotencyKey("evt_1", "refund", json.RawMessage(same)); k != a {
+			t.Errorf("input %s: key %q, want %q", same, k, a)
+		}
+	}
+	// Anything else is another call. The separator keeps ("ab","c") and
+	// ("a","bc") apart.
+	for _, other := range []string{
+		IdempotencyKey("evt_1", "refund", json.RawMessage(`{"charge":"ch_1","amount":501}`)),
+		IdempotencyKey("evt_2", "refund", in),
+		IdempotencyKey("evt_1", "refund2", in),
+		IdempotencyKey("evt_1r", "efund", in),
+		IdempotencyKey("evt_1", "refund", json.RawMessage(`{"charge":"ch_1","amount":500.0}`)),
+	} {
 		if other == a {
 			t.Fatalf("different calls share key %q", a)
+		}
+	}
+}
+
+// A Stripe write action, and a tool marked writes: true, are writes.
+func TestSetWrites(t *testing.T) {
+	cfg := &config.Config{Tools: map[string]config.Tool{
+		"refund": {Run: &config.Run{Stripe: "refund.create"}},
+		"lookup": {Run: &config.Run{Stripe: "charge.retrieve"}},
+		"ticket": {Writes: true},
+		"note":   {},
+	}, StripeWrites: []string{"refund.create"}, Stripe: config.Stripe{APIKey: "sk_test_x"}}
+	s := newSet(t, cfg)
+	for name, want := range map[string]bool{"refund": true, "lookup": false, "ticket": true, "note": false, "unknown": false} {
+		if s.Writes(name) != want {
+			t.Errorf("Writes(%s) = %v, want %v", name, !want, want)
 		}
 	}
 }

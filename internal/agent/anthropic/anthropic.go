@@ -16,6 +16,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/packages/param"
 
 	"github.com/agenthook/agenthook/internal/agent"
+	"github.com/agenthook/agenthook/internal/secret"
 )
 
 // Options configure the provider. Empty APIKey and BaseURL leave the SDK to
@@ -229,7 +230,9 @@ func classify(err error) error {
 			StatusCode: apiErr.StatusCode,
 			Retryable:  agent.RetryableStatus(apiErr.StatusCode),
 			RequestID:  apiErr.RequestID,
-			Message:    apiErr.Message,
+			// A gateway may echo the request's headers: the key must not
+			// reach the log or the journal.
+			Message: secret.Scrub(apiErr.Message, secret.RequestCredentials(apiErr.Request)...),
 		}
 		if e.Message == "" {
 			e.Message = http.StatusText(apiErr.StatusCode)
@@ -254,7 +257,7 @@ func classify(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	return &agent.Error{Provider: "anthropic", Retryable: true, Message: err.Error()}
+	return &agent.Error{Provider: "anthropic", Retryable: true, Message: secret.Scrub(err.Error())}
 }
 
 // advice names the config key to change for a 400 about a request setting

@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/agenthook/agenthook/internal/agent"
+	credentials "github.com/agenthook/agenthook/internal/secret"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
@@ -180,7 +181,7 @@ func (p *Provider) Send(ctx context.Context, req agent.Request) (*agent.Reply, e
 	}
 	reply, err := parse(raw, req)
 	if err != nil {
-		return nil, &agent.Error{Provider: Name, StatusCode: resp.StatusCode, RequestID: rid, Message: err.Error()}
+		return nil, &agent.Error{Provider: Name, StatusCode: resp.StatusCode, RequestID: rid, Message: credentials.Scrub(err.Error())}
 	}
 	reply.RequestID = rid
 	return reply, nil
@@ -224,7 +225,7 @@ func (p *Provider) transportError(ctx context.Context, what string, err error) e
 		return &agent.Error{Provider: Name, Retryable: true,
 			Message: fmt.Sprintf("the agent did not answer within %s: make it answer sooner or raise agent.timeout", p.o.Timeout)}
 	}
-	return &agent.Error{Provider: Name, Retryable: true, Message: fmt.Sprintf("%s: %v", what, withoutURL(err))}
+	return &agent.Error{Provider: Name, Retryable: true, Message: credentials.Scrub(fmt.Sprintf("%s: %v", what, withoutURL(err)))}
 }
 
 // withoutURL drops the URL from a transport error: an agent URL may carry
@@ -246,7 +247,8 @@ func statusError(resp *http.Response, raw []byte, rid string) error {
 		Retryable:  agent.RetryableStatus(resp.StatusCode),
 		After:      agent.ParseRetryAfter(resp.Header.Get, time.Now()),
 		RequestID:  rid,
-		Message:    tail(raw),
+		// The agent, or a proxy before it, may echo credentials back.
+		Message: credentials.Scrub(tail(raw), credentials.RequestCredentials(resp.Request)...),
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(resp.StatusCode)

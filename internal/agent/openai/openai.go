@@ -46,6 +46,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/agenthook/agenthook/internal/agent"
+	"github.com/agenthook/agenthook/internal/secret"
 )
 
 // Name is the provider's name in the journal and in config.
@@ -303,6 +304,13 @@ func classify(err error, resp *http.Response) error {
 		if e.Message == "" {
 			e.Message = http.StatusText(apiErr.StatusCode)
 		}
+		// A server or gateway may echo the request's headers: the key
+		// must not reach the log or the journal.
+		req := apiErr.Request
+		if req == nil && resp != nil {
+			req = resp.Request
+		}
+		e.Message = secret.Scrub(e.Message, secret.RequestCredentials(req)...)
 		if resp != nil {
 			now := time.Now()
 			e.After = agent.ParseRetryAfter(resp.Header.Get, now)
@@ -316,7 +324,7 @@ func classify(err error, resp *http.Response) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	msg := err.Error()
+	msg := secret.Scrub(err.Error())
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg = "no answer in time: raise agent.timeout if the model is slow (" + msg + ")"
 	}

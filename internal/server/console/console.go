@@ -4,27 +4,34 @@
 // from elsewhere.
 //
 // It is guarded like the admin API. With an admin token the console offers
-// a login form whose token is kept in an HttpOnly, SameSite=Strict cookie,
-// which the admin API accepts in place of the Bearer header (see
-// SessionToken and CheckCSRF). Without a token only loopback clients are
-// served.
+// a login form; a valid token opens a session: a random id, kept in an
+// HttpOnly, SameSite=Strict cookie and in a server-side table (Sessions),
+// which the admin API accepts in place of the Bearer header (see SessionID
+// and CheckCSRF). Logging out revokes the session on the server, so the
+// cookie is worthless afterwards. Without a token only loopback clients
+// that connect directly (no proxy headers) are served.
 package console
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/base64"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
-// CookieName is the cookie that carries the admin token of a console login.
-const CookieName = "agenthook_admin"
+// CookieName is the cookie that carries the session id of a console login.
+// It never holds the admin token.
+const CookieName = "agenthook_session"
 
 // CSRFHeader must be sent, with the value "1", by every state-changing
 // request authenticated with the cookie. A page of another site cannot set
@@ -55,13 +62,19 @@ type Options struct {
 	// Token is the admin token (AGENTHOOK_ADMIN_TOKEN). Empty means loopback
 	// clients only and no login.
 	Token string
-	Log   *slog.Logger
+	// Sessions holds the logins; the admin API must check cookies against
+	// the same table. Nil: a table of the console's own.
+	Sessions *Sessions
+	Log      *slog.Logger
 }
 
 // Handler serves the console. Mount it at /ui/.
 func Handler(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Sessions == nil {
+		o.Sessions = NewSessions()
 	}
 	c := &console{Options: o}
 	mux := http.NewServeMux()
@@ -80,9 +93,11 @@ func Handler(o Options) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
-		if o.Token == "" && !LocalRequest(r) {
-			http.Error(w, "the console answers only loopback clients (at localhost or 127.0.0.1) while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access", http.StatusForbidden)
-			return
+		if o.Token == "" {
+			if msg := LoopbackRefusal(r, "the console"); msg != "" {
+				http.Error(w, msg, http.StatusForbidden)
+				return
+			}
 		}
 		mux.ServeHTTP(w, r)
 	})
@@ -91,9 +106,9 @@ func Handler(o Options) http.Handler {
 type console struct{ Options }
 
 // authorized reports whether r may see the console: no token configured
-// (the loopback rule is checked before), or a valid login cookie.
+// (the loopback rule is checked before), or the cookie of a live session.
 func (c *console) authorized(r *http.Request) bool {
-	return c.Token == "" || Valid(SessionToken(r), c.Token)
+	return c.Token == "" || c.Sessions.Valid(SessionID(r))
 }
 
 func (c *console) index(w http.ResponseWriter, r *http.Request) {
@@ -153,8 +168,14 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) {
 		c.loginPage(w, http.StatusUnauthorized, "Wrong token: enter the value of AGENTHOOK_ADMIN_TOKEN.")
 		return
 	}
+	id, err := c.Sessions.Create()
+	if err != nil {
+		c.Log.Error("console: login: no session id", "err", err)
+		c.loginPage(w, http.StatusInternalServerError, "No session could be opened ("+err.Error()+"): try again, or use the API with Authorization: Bearer.")
+		return
+	}
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: c.Token, Path: "/",
+		Name: CookieName, Value: id, Path: "/",
 		MaxAge: int(sessionAge.Seconds()), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
 	})
 	c.Log.Info("console: login", "remote", r.RemoteAddr)
@@ -166,6 +187,10 @@ func (c *console) logout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, http.StatusForbidden)
 		return
 	}
+	// Revoked on the server: a copy of the cookie opens nothing after this.
+	if c.Sessions.Revoke(SessionID(r)) {
+		c.Log.Info("console: logout", "remote", r.RemoteAddr)
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: "", Path: "/",
 		MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
@@ -173,13 +198,94 @@ func (c *console) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 }
 
-// SessionToken returns the admin token of r's login cookie, or "".
-func SessionToken(r *http.Request) string {
+// SessionID returns the session id of r's login cookie, or "".
+func SessionID(r *http.Request) string {
 	ck, err := r.Cookie(CookieName)
 	if err != nil {
 		return ""
 	}
 	return ck.Value
+}
+
+// maxSessions bounds the session table; past it the login that expires
+// first is dropped.
+const maxSessions = 10000
+
+// Sessions is the server-side table of console logins. A session is a
+// random 32-byte id (the cookie's value), valid for sessionAge from login
+// until it is revoked by logging out. The table is in memory: sessions end
+// when the process stops, and another replica does not know them. It keeps
+// SHA-256 digests of the ids, so looking one up takes the same time
+// whatever the id, and a memory dump holds no usable cookie.
+type Sessions struct {
+	mu  sync.Mutex
+	m   map[[sha256.Size]byte]time.Time // digest → expiry
+	now func() time.Time
+}
+
+// NewSessions returns an empty table.
+func NewSessions() *Sessions {
+	return &Sessions{m: map[[sha256.Size]byte]time.Time{}, now: time.Now}
+}
+
+// Create opens a session and returns its id.
+func (s *Sessions) Create() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	id := base64.RawURLEncoding.EncodeToString(b)
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= maxSessions {
+		for k, exp := range s.m {
+			if !now.Before(exp) {
+				delete(s.m, k)
+			}
+		}
+	}
+	if len(s.m) >= maxSessions {
+		var first [sha256.Size]byte
+		var firstExp time.Time
+		for k, exp := range s.m {
+			if firstExp.IsZero() || exp.Before(firstExp) {
+				first, firstExp = k, exp
+			}
+		}
+		delete(s.m, first)
+	}
+	s.m[sha256.Sum256([]byte(id))] = now.Add(sessionAge)
+	return id, nil
+}
+
+// Valid reports whether id names a live session.
+func (s *Sessions) Valid(id string) bool {
+	if s == nil || id == "" {
+		return false
+	}
+	k := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.m[k]
+	if ok && !s.now().Before(exp) {
+		delete(s.m, k)
+		return false
+	}
+	return ok
+}
+
+// Revoke ends the session id; it reports whether there was one.
+func (s *Sessions) Revoke(id string) bool {
+	if s == nil || id == "" {
+		return false
+	}
+	k := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[k]
+	delete(s.m, k)
+	return ok
 }
 
 // Valid compares a presented token with the configured one in constant time.
@@ -220,15 +326,49 @@ func crossSite(r *http.Request) string {
 var crossOrigin = http.NewCrossOriginProtection()
 
 // LocalRequest reports whether r comes from this machine and names it: the
-// client is on loopback and the Host header is a loopback name or address.
-// The Host check stops DNS rebinding, where a web page the operator opens
-// resolves its own name to 127.0.0.1 and reads the admin API from the
-// operator's browser.
+// client is on loopback, the Host header is a loopback name or address,
+// and no proxy header says the request was forwarded. The Host check stops
+// DNS rebinding, where a web page the operator opens resolves its own name
+// to 127.0.0.1 and reads the admin API from the operator's browser. The
+// proxy check stops a reverse proxy on this host (nginx's default
+// proxy_set_header Host $proxy_host, from 127.0.0.1) from passing for a
+// local client and opening the API to everyone it serves.
 func LocalRequest(r *http.Request) bool {
-	if !loopbackHost(r.RemoteAddr) {
+	if ProxyHeader(r) != "" || !loopbackHost(r.RemoteAddr) {
 		return false
 	}
 	return r.Host == "" || loopbackHost(r.Host)
+}
+
+// ProxyHeader returns the name of a header that a proxy adds to what it
+// forwards (Forwarded, X-Forwarded-*, X-Real-Ip, Via), or "" when r has
+// none. Of several, the first in alphabetical order.
+func ProxyHeader(r *http.Request) string {
+	var found string
+	for name := range r.Header {
+		n := strings.ToLower(name)
+		if n == "forwarded" || n == "via" || n == "x-real-ip" || strings.HasPrefix(n, "x-forwarded-") {
+			if c := http.CanonicalHeaderKey(name); found == "" || c < found {
+				found = c
+			}
+		}
+	}
+	return found
+}
+
+// LoopbackRefusal returns why what ("the admin API", "the console") must
+// refuse r while no admin token is set, or "" when r is a direct loopback
+// client that names this machine.
+func LoopbackRefusal(r *http.Request, what string) string {
+	if h := ProxyHeader(r); h != "" {
+		return what + " refuses requests that came through a proxy (this one carries " + h + ") while AGENTHOOK_ADMIN_TOKEN is unset: " +
+			"a proxy on this host would otherwise open it to everyone the proxy serves; set AGENTHOOK_ADMIN_TOKEN to a long random string " +
+			"and send it as Authorization: Bearer (the console asks for it), or connect to agenthook directly"
+	}
+	if !LocalRequest(r) {
+		return what + " answers only loopback clients (at localhost or 127.0.0.1) while AGENTHOOK_ADMIN_TOKEN is unset: set it to allow remote access"
+	}
+	return ""
 }
 
 // loopbackHost reports whether a host or host:port is a loopback address or
