@@ -14,8 +14,9 @@ import (
 	"github.com/agenthook/agenthook/internal/store"
 )
 
-// approve and deny decide a tool call waiting for an operator (a tool with
-// approval: required), through the admin API. Without an id, approve lists
+// approve and deny decide a tool call waiting for an operator (a write no
+// auto_approve approved, or a tool with approval: required), through the
+// admin API. Without an id, approve lists
 // what is pending.
 func approve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	return decide(ctx, "approve", args, getenv, stdout, stderr)
@@ -82,5 +83,20 @@ func listApprovals(ctx context.Context, c *adminClient, asJSON bool, stdout io.W
 	for _, a := range out.Approvals {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.EventID, a.EventType, a.Tool, a.ToolUseID, route.Abbreviate(string(a.Input), 80))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The model's reasoning is shown for what it is: written after reading
+	// text a customer or cardholder controls.
+	for _, a := range out.Approvals {
+		if a.Text == "" {
+			continue
+		}
+		label := a.TextLabel
+		if label == "" {
+			label = store.ReasoningLabel
+		}
+		fmt.Fprintf(stdout, "\n%s %s — %s:\n  %s\n", a.EventID, a.ToolUseID, label, route.Abbreviate(a.Text, 400))
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,9 @@ type replayResult struct {
 	Skipped    []skipped `json:"skipped"`
 	Matched    int       `json:"matched"`
 	NextCursor string    `json:"next_cursor"`
+	// Writes counts the writes the replayed events made before: a replay
+	// may make them, or different ones, again.
+	Writes int `json:"writes"`
 }
 
 type skipped struct {
@@ -37,7 +41,8 @@ func replay(ctx context.Context, args []string, getenv func(string) string, stdo
 	var filter filterFlags
 	filter.register(fs)
 	batch := fs.Int("batch", 50, "events replayed per request when replaying by filter (1–500)")
-	asJSON := fs.Bool("json", false, `print {"replayed": [ids], "skipped": [{"id", "reason"}]} as JSON`)
+	asJSON := fs.Bool("json", false, `print {"replayed": [ids], "skipped": [{"id", "reason"}], "writes": N} as JSON`)
+	allowWrites := fs.Bool("allow-writes", false, "also replay events that made writes (refunds, cancellations, …): the fresh conversation may make different ones")
 	ids, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -48,20 +53,24 @@ func replay(ctx context.Context, args []string, getenv func(string) string, stdo
 	case len(ids) == 0 && filter.empty():
 		return errors.New("replay takes one or more event ids (agenthook replay evt_…) or a filter (agenthook replay --status dead --since 24h)")
 	case len(ids) > 0:
-		return replayIDs(ctx, ids, *server, *asJSON, getenv, stdout, stderr)
+		return replayIDs(ctx, ids, *server, *asJSON, *allowWrites, getenv, stdout, stderr)
 	}
 	if *batch < 1 || *batch > 500 {
 		return fmt.Errorf("--batch %d: use 1 to 500", *batch)
 	}
-	return replayFilter(ctx, &filter, *batch, *server, *asJSON, getenv, stdout, stderr)
+	return replayFilter(ctx, &filter, *batch, *server, *asJSON, *allowWrites, getenv, stdout, stderr)
 }
 
-func replayIDs(ctx context.Context, ids []string, server string, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
+func replayIDs(ctx context.Context, ids []string, server string, asJSON, allowWrites bool, getenv func(string) string, stdout, stderr io.Writer) error {
 	client := &http.Client{Timeout: 30 * time.Second}
 	res := replayResult{Replayed: []string{}}
+	var reqBody []byte
+	if allowWrites {
+		reqBody = []byte(`{"allow_writes":true}`)
+	}
 	for _, id := range ids {
 		u := strings.TrimRight(server, "/") + "/api/events/" + url.PathEscape(id) + "/replay"
-		status, body, err := adminDo(ctx, client, http.MethodPost, u, getenv("AGENTHOOK_ADMIN_TOKEN"))
+		status, body, err := adminDo(ctx, client, http.MethodPost, u, getenv("AGENTHOOK_ADMIN_TOKEN"), reqBody)
 		if err != nil {
 			return err
 		}
@@ -80,9 +89,14 @@ func replayIDs(ctx context.Context, ids []string, server string, asJSON bool, ge
 			}
 			continue
 		}
+		var ans struct {
+			Writes int `json:"writes"`
+		}
+		json.Unmarshal(body, &ans)
 		res.Replayed = append(res.Replayed, id)
+		res.Writes += ans.Writes
 		if !asJSON {
-			fmt.Fprintf(stdout, "%s: queued\n", id)
+			fmt.Fprintf(stdout, "%s: queued%s\n", id, mayRepeat(ans.Writes))
 		}
 	}
 	if asJSON {
@@ -98,9 +112,12 @@ func replayIDs(ctx context.Context, ids []string, server string, asJSON bool, ge
 
 // replayFilter replays what the filter selects, a batch per request,
 // following the cursor, with a progress bar on stderr when there are many.
-func replayFilter(ctx context.Context, filter *filterFlags, batch int, server string, asJSON bool, getenv func(string) string, stdout, stderr io.Writer) error {
+func replayFilter(ctx context.Context, filter *filterFlags, batch int, server string, asJSON, allowWrites bool, getenv func(string) string, stdout, stderr io.Writer) error {
 	client := newAdminClient(server, getenv)
 	body := map[string]any{"limit": batch}
+	if allowWrites {
+		body["allow_writes"] = true
+	}
 	for k, v := range filter.fields() {
 		body[k] = v
 	}
@@ -127,6 +144,7 @@ func replayFilter(ctx context.Context, filter *filterFlags, batch int, server st
 		}
 		all.Replayed = append(all.Replayed, res.Replayed...)
 		all.Skipped = append(all.Skipped, res.Skipped...)
+		all.Writes += res.Writes
 		done.Store(int64(min(len(all.Replayed)+len(all.Skipped), all.Matched)))
 		if res.NextCursor == "" {
 			break
@@ -147,15 +165,24 @@ func replayFilter(ctx context.Context, filter *filterFlags, batch int, server st
 		fmt.Fprintln(stderr, "no events match")
 		return nil
 	}
-	fmt.Fprintf(stderr, "replayed %d, skipped %d\n", len(all.Replayed), len(all.Skipped))
+	fmt.Fprintf(stderr, "replayed %d, skipped %d%s\n", len(all.Replayed), len(all.Skipped), mayRepeat(all.Writes))
 	return nil
+}
+
+// mayRepeat tells how many writes the replayed events made before.
+func mayRepeat(writes int) string {
+	if writes == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (made %d write(s) before: the replay may repeat up to %d, or make different ones; an identical write is refused by the journal)", writes, writes)
 }
 
 func printReplayJSON(w io.Writer, r *replayResult) error {
 	out := struct {
 		Replayed []string  `json:"replayed"`
 		Skipped  []skipped `json:"skipped"`
-	}{r.Replayed, r.Skipped}
+		Writes   int       `json:"writes"`
+	}{r.Replayed, r.Skipped, r.Writes}
 	if out.Skipped == nil {
 		out.Skipped = []skipped{}
 	}
@@ -165,10 +192,17 @@ func printReplayJSON(w io.Writer, r *replayResult) error {
 }
 
 // adminDo calls the admin API with the token, if any.
-func adminDo(ctx context.Context, client *http.Client, method, u, token string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+func adminDo(ctx context.Context, client *http.Client, method, u, token string, body []byte) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("bad --server: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -178,6 +212,6 @@ func adminDo(ctx context.Context, client *http.Client, method, u, token string) 
 		return 0, nil, fmt.Errorf("%s %s: %w (is agenthook serve running there?)", method, u, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	return resp.StatusCode, body, err
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return resp.StatusCode, answer, err
 }

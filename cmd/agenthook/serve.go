@@ -21,6 +21,7 @@ import (
 	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/dispatch"
 	"github.com/agenthook/agenthook/internal/metrics"
+	"github.com/agenthook/agenthook/internal/policy"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/server"
 	"github.com/agenthook/agenthook/internal/store"
@@ -83,11 +84,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	policies, err := policy.New(cfg)
+	if err != nil {
+		return err
+	}
+	approvals, err := cfg.Approvals()
+	if err != nil {
+		return err
+	}
 	disp := &dispatch.Dispatcher{
 		Routes:         routes,
 		Provider:       provider,
 		Tools:          tools,
-		Approval:       cfg.NeedsApproval,
+		Approval:       approvals.Decide,
+		Policies:       policies,
 		Model:          cfg.Agent.Model,
 		System:         cfg.Agent.System,
 		MaxSteps:       cfg.Agent.MaxSteps,

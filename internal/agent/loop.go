@@ -15,9 +15,10 @@ type Runner interface {
 	// Runs reports whether a tool is executed. A tool that is not (no run:
 	// in its config) has its call journaled and nothing else.
 	Runs(tool string) bool
-	// NeedsApproval reports whether an operator must approve a call to the
-	// tool before it runs.
-	NeedsApproval(tool string) bool
+	// NeedsApproval reports whether an operator must approve the call
+	// before it runs. It sees the call (tool and input), so a rule such as
+	// auto_approve can approve some calls of a tool and not others.
+	NeedsApproval(use Block) bool
 	// Writes reports whether the tool changes something outside agenthook.
 	Writes(tool string) bool
 	// Check is asked before a call with a valid input goes to an operator
@@ -379,7 +380,7 @@ func (l *Loop) runTools(ctx context.Context, round int, reply *Reply, past Round
 				continue
 			}
 		}
-		if l.Runner != nil && l.Runner.NeedsApproval(u.Name) {
+		if l.Runner != nil && l.Runner.NeedsApproval(u) {
 			d, decided := past.Decisions[u.ID]
 			switch {
 			case !decided:

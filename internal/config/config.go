@@ -8,6 +8,7 @@ package config
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +18,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/cel-go/cel"
 	"gopkg.in/yaml.v3"
 )
 
@@ -168,6 +171,9 @@ type Route struct {
 	// Budget caps what the route may spend per hour or day; an event over
 	// it waits (status deferred) until the window has room.
 	Budget *Budget `yaml:"budget"`
+	// Allow lists CEL conditions over input, event and facts that every
+	// write call of the route's tools must meet (package policy).
+	Allow []string `yaml:"allow"`
 }
 
 // Prices are USD per million tokens, by kind.
@@ -211,26 +217,217 @@ type Tool struct {
 	Run *Run `yaml:"run"`
 	// InputFrom maps input fields to event paths for the offline provider.
 	InputFrom map[string]string `yaml:"input_from"`
-	// Approval "required" makes every call wait for an operator.
+	// Approval "required" makes every call wait for an operator; "never"
+	// lets a write run with no operator (an explicit opt-out of the
+	// default). Empty: a write waits, any other call runs.
 	Approval string `yaml:"approval"`
+	// AutoApprove is a CEL condition over input and event that approves a
+	// write call with no operator when it is true (an evaluation error
+	// means a person decides).
+	AutoApprove string `yaml:"auto_approve"`
 	// Writes marks a tool that changes something outside agenthook (a
 	// Stripe write action always does): an event runs each identical write
 	// once, whatever its retries, resumes and replays.
 	Writes bool `yaml:"writes"`
+	// Allow lists CEL conditions over input, event and facts that every
+	// call of the tool must meet before it runs (package policy).
+	Allow []string `yaml:"allow"`
 }
 
-// NeedsApproval reports whether calls to the named tool wait for an
-// operator: the tool says approval: required, or it runs a Stripe write
-// listed in stripe_approval.
+// NeedsApproval reports whether every call to the named tool waits for an
+// operator whatever its input: the tool says approval: required, or it
+// runs a Stripe write listed in stripe_approval. Writes wait by default
+// too, unless auto_approve or approval: never says otherwise: that rule
+// needs the call and knows which tools write, and is Approvals.Decide.
 func (c *Config) NeedsApproval(name string) bool {
 	t, ok := c.Tools[name]
 	if !ok {
 		return false
 	}
-	if t.Approval == "required" {
+	if t.Approval == ApprovalRequired {
 		return true
 	}
 	return t.Run != nil && t.Run.Stripe != "" && slices.Contains(c.StripeApproval, t.Run.Stripe)
+}
+
+// Values of tools.<name>.approval.
+const (
+	ApprovalRequired = "required" // every call waits for an operator
+	ApprovalNever    = "never"    // a write runs with no operator: an explicit opt-out
+)
+
+// AutoApproveBy is the "by" of the approval step journaled for a call an
+// auto_approve expression approved.
+const AutoApproveBy = "auto_approve"
+
+// autoApproveCostLimit bounds one evaluation of an auto_approve expression
+// (CEL cost units), as for routes' when: filters.
+const autoApproveCostLimit = 100_000
+
+// autoApproveEnv is the CEL environment of auto_approve: the tool call's
+// input and the whole Stripe event.
+var autoApproveEnv = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.CrossTypeNumericComparisons(true),
+		cel.ParserExpressionSizeLimit(4096),
+		cel.ParserRecursionLimit(100),
+		cel.Variable("input", cel.DynType),
+		cel.Variable("event", cel.DynType),
+	)
+})
+
+// compileAutoApprove compiles an auto_approve expression and checks that
+// it can yield a bool.
+func compileAutoApprove(src string) (cel.Program, error) {
+	env, err := autoApproveEnv()
+	if err != nil {
+		return nil, fmt.Errorf("CEL environment: %w", err)
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, errors.New("empty CEL expression: write a condition such as input.amount <= 2500, or remove the key")
+	}
+	ast, iss := env.Compile(src)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("CEL expression %q does not compile: fix it (variables: input, event): %w", src, iss.Err())
+	}
+	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
+		return nil, fmt.Errorf("CEL expression %q yields %s, not a bool: auto_approve must be a condition, such as input.amount <= 2500", src, t)
+	}
+	prg, err := env.Program(ast, cel.CostLimit(autoApproveCostLimit))
+	if err != nil {
+		return nil, fmt.Errorf("CEL expression %q: %w", src, err)
+	}
+	return prg, nil
+}
+
+// Approvals decides, call by call, which tool calls wait for an operator.
+// Build it with Config.Approvals; it is safe for concurrent use.
+type Approvals struct {
+	tools map[string]approvalRule
+}
+
+type approvalRule struct {
+	always bool // approval: required, or a Stripe write in stripe_approval
+	never  bool // approval: never
+	src    string
+	auto   cel.Program // auto_approve, or nil
+}
+
+// Approvals compiles the auto_approve expressions of c's tools.
+func (c *Config) Approvals() (*Approvals, error) {
+	a := &Approvals{tools: map[string]approvalRule{}}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(c.Tools)) {
+		t := c.Tools[name]
+		r := approvalRule{always: c.NeedsApproval(name), never: t.Approval == ApprovalNever, src: t.AutoApprove}
+		if t.AutoApprove != "" {
+			prg, err := compileAutoApprove(t.AutoApprove)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("tool %q: auto_approve: %w", name, err))
+				continue
+			}
+			r.auto = prg
+		}
+		a.tools[name] = r
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Decide reports whether a call of tool with input, made for event (the
+// Stripe event's JSON), waits for an operator. write reports whether the
+// tool changes something outside agenthook (writes: true or a Stripe
+// write action). A write waits unless the tool says approval: never, or
+// its auto_approve expression is true for this call; then auto is the
+// expression. approval: required and stripe_approval always wait. An
+// auto_approve that cannot be evaluated, or yields anything but true,
+// approves nothing: a person decides.
+func (a *Approvals) Decide(tool string, write bool, input json.RawMessage, event []byte) (need bool, auto string) {
+	if a == nil {
+		return write, ""
+	}
+	r, ok := a.tools[tool]
+	switch {
+	case !ok:
+		return write, ""
+	case r.always:
+		return true, ""
+	case !write || r.never:
+		return false, ""
+	case r.auto == nil:
+		return true, ""
+	}
+	if r.eval(input, event) {
+		return false, r.src
+	}
+	return true, ""
+}
+
+// eval reports whether the rule's auto_approve is true for the call; any
+// error, a panic or a value other than true is false (fail closed).
+func (r approvalRule) eval(input json.RawMessage, event []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	in, err := decodeJSON(input)
+	if err != nil {
+		return false
+	}
+	ev, err := decodeJSON(event)
+	if err != nil {
+		return false
+	}
+	if in == nil {
+		in = map[string]any{}
+	}
+	v, _, err := r.auto.Eval(map[string]any{"input": in, "event": ev})
+	if err != nil {
+		return false
+	}
+	b, isBool := v.Value().(bool)
+	return isBool && b
+}
+
+// decodeJSON reads JSON with integers as int64 and other numbers as
+// float64, as CEL expects them; empty input is nil.
+func decodeJSON(raw []byte) (any, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return nativeJSON(v), nil
+}
+
+func nativeJSON(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = nativeJSON(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = nativeJSON(e)
+		}
+	}
+	return v
 }
 
 // Run is how a tool is executed: exactly one of HTTP, Command or Stripe.

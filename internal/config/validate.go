@@ -7,7 +7,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/google/cel-go/cel"
 )
 
 // Validate reports every problem with c at once, each with what to do
@@ -151,8 +154,11 @@ func (c *Config) validateTools(add func(string, ...any)) {
 		} else if typ, _ := t.InputSchema["type"].(string); typ != "object" {
 			add("tool %q: input_schema must have type: object (the model API requires it)", name)
 		}
-		if t.Approval != "" && t.Approval != "required" {
-			add("tool %q: approval is %q: use required, or leave it out", name, t.Approval)
+		c.validateApproval(name, t, add)
+		for i, src := range t.Allow {
+			if err := CheckAllow(src); err != nil {
+				add("tool %q: allow[%d]: %w", name, i, err)
+			}
 		}
 		if r := t.Run; r != nil {
 			kinds := 0
@@ -236,6 +242,11 @@ func (c *Config) validateRoutes(add func(string, ...any)) {
 		if r.MaxSteps < 0 || r.MaxSteps > 50 {
 			add("%s: max_steps is %d: use a number from 1 to 50, or leave it out to use agent.max_steps", label, r.MaxSteps)
 		}
+		for j, src := range r.Allow {
+			if err := CheckAllow(src); err != nil {
+				add("%s: allow[%d]: %w", label, j, err)
+			}
+		}
 		for _, u := range r.Untrusted {
 			if err := checkUntrustedEntry(u); err != nil {
 				add("%s untrusted: %w", label, err)
@@ -251,6 +262,80 @@ func (c *Config) validateRoutes(add func(string, ...any)) {
 			}
 			seen[t] = true
 		}
+	}
+}
+
+// AllowVariables are the variables of an allow: expression
+// (tools.<name>.allow, routes[].allow): the tool call's input, the whole
+// event, and facts from the event's journal (package policy documents
+// their shape).
+var AllowVariables = []string{"input", "event", "facts"}
+
+// AllowEnv is the CEL environment allow: expressions compile in. Package
+// policy compiles with it too, so `agenthook check` reports exactly the
+// errors serve would.
+var AllowEnv = sync.OnceValues(func() (*cel.Env, error) {
+	opts := []cel.EnvOption{
+		cel.CrossTypeNumericComparisons(true),
+		cel.ParserExpressionSizeLimit(4096),
+		cel.ParserRecursionLimit(100),
+	}
+	for _, v := range AllowVariables {
+		opts = append(opts, cel.Variable(v, cel.DynType))
+	}
+	return cel.NewEnv(opts...)
+})
+
+// CompileAllow compiles one allow: expression and checks that it can
+// yield a bool; the error quotes the expression.
+func CompileAllow(src string) (*cel.Ast, error) {
+	env, err := AllowEnv()
+	if err != nil {
+		return nil, fmt.Errorf("CEL environment: %w", err)
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, errors.New("empty CEL expression: write a condition such as input.amount <= event.data.object.amount, or remove the entry")
+	}
+	ast, iss := env.Compile(src)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("CEL expression %q does not compile: fix it (variables: %s): %w", src, strings.Join(AllowVariables, ", "), iss.Err())
+	}
+	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
+		return nil, fmt.Errorf("CEL expression %q yields %s, not a bool: an allow: entry must be a condition, such as input.amount <= event.data.object.amount", src, t)
+	}
+	return ast, nil
+}
+
+// CheckAllow reports whether src is a valid allow: expression.
+func CheckAllow(src string) error {
+	_, err := CompileAllow(src)
+	return err
+}
+
+// validateApproval checks a tool's approval: and auto_approve: keys.
+func (c *Config) validateApproval(name string, t Tool, add func(string, ...any)) {
+	switch t.Approval {
+	case "", ApprovalRequired, ApprovalNever:
+	default:
+		add("tool %q: approval is %q: use required (every call waits for an operator), never (a write runs with no operator), or leave it out (writes wait, other calls run)", name, t.Approval)
+	}
+	listed := t.Run != nil && t.Run.Stripe != "" && slices.Contains(c.StripeApproval, t.Run.Stripe)
+	if t.Approval == ApprovalNever && listed {
+		add("tool %q: approval is never, but it runs %s, which stripe_approval says always waits for an operator: remove one of the two", name, t.Run.Stripe)
+	}
+	if t.AutoApprove == "" {
+		return
+	}
+	switch {
+	case t.Approval == ApprovalRequired:
+		add("tool %q: auto_approve and approval: required contradict each other (required: every call waits): remove one", name)
+	case t.Approval == ApprovalNever:
+		add("tool %q: auto_approve and approval: never contradict each other (never: no call waits): remove one", name)
+	case listed:
+		add("tool %q: auto_approve would never apply: it runs %s, which stripe_approval says always waits for an operator: remove one of the two", name, t.Run.Stripe)
+	}
+	if _, err := compileAutoApprove(t.AutoApprove); err != nil {
+		add("tool %q: auto_approve: %w", name, err)
 	}
 }
 

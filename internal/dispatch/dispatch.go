@@ -7,15 +7,19 @@ package dispatch
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/agenthook/agenthook/internal/agent"
+	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/journal"
 	"github.com/agenthook/agenthook/internal/metrics"
+	"github.com/agenthook/agenthook/internal/policy"
 	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/tool"
@@ -28,8 +32,15 @@ type Dispatcher struct {
 	// Tools executes the tools that have a run: key; nil means every tool
 	// only records the decision.
 	Tools *tool.Set
-	// Approval reports whether calls to a tool wait for an operator.
-	Approval func(tool string) bool
+	// Approval decides whether a call waits for an operator
+	// (config.Approvals.Decide): write says whether the tool changes
+	// something outside agenthook, event is the Stripe event's JSON; auto
+	// names the auto_approve expression that approved the call, if one did.
+	// Nil: no call waits.
+	Approval func(tool string, write bool, input json.RawMessage, event []byte) (need bool, auto string)
+	// Policies checks every tool call before it runs (package policy: no
+	// policy, no write). Nil checks none; serve always sets it.
+	Policies *policy.Set
 	// Usage reports a route's spend since a time, for route budgets
 	// (store.RouteUsage). Nil turns budgets off.
 	Usage          func(ctx context.Context, route string, since time.Time) (store.Usage, error)
@@ -165,10 +176,14 @@ func (d *Dispatcher) dispatch(ctx context.Context, run *store.Run) error {
 	if d.Metrics != nil {
 		jr = &countingJournal{Appender: run, m: d.Metrics, tools: names}
 	}
+	aj := newApprovalJournal(jr, entries)
+	jr = aj
+	facts := d.Policies.Facts(ev.Payload, entries)
 	loop := &agent.Loop{
 		Provider: d.Metrics.Provider(d.Provider),
-		Runner:   &runner{set: d.Tools, approval: d.Approval, eventID: ev.ID, eventType: ev.Type, written: writtenKeys(ev)},
-		Journal:  jr,
+		Runner: &runner{set: d.Tools, approval: d.approvalFor(ctx, ev, aj), eventID: ev.ID, eventType: ev.Type, written: writtenKeys(ev),
+			policies: d.Policies, route: r.Name, facts: facts},
+		Journal:  facts.Observe(jr), // tool calls settled in this attempt update the facts
 		MaxSteps: maxSteps,
 		Summary:  summary,
 	}
@@ -246,34 +261,107 @@ func openingPrompt(entries []journal.Entry) string {
 // runner adapts the tool set to the loop, adding what a call needs to know
 // about its event: ids and the idempotency key.
 type runner struct {
-	set                *tool.Set
-	approval           func(tool string) bool
+	set *tool.Set
+	// approval reports whether the call waits for an operator.
+	approval           func(use agent.Block) bool
 	eventID, eventType string
 	// written maps the idempotency keys of the writes this event made
 	// (journal, every attempt and replay) to when.
 	written map[string]string
+	// policies, with the event's facts, decide whether a call may run;
+	// route is the name of the event's route, whose allow: applies.
+	policies *policy.Set
+	route    string
+	facts    *policy.Facts
 }
 
 func (r *runner) Runs(name string) bool { return r.set != nil && r.set.Runs(name) }
 
-func (r *runner) NeedsApproval(name string) bool { return r.approval != nil && r.approval(name) }
+func (r *runner) NeedsApproval(use agent.Block) bool { return r.approval != nil && r.approval(use) }
+
+// approvalFor is the runner's approval rule for ev: d.Approval, with each
+// call an auto_approve expression approved journaled as an approval step
+// by "auto_approve", the expression as its reason, so the journal, the API
+// and the console show who let it run.
+func (d *Dispatcher) approvalFor(ctx context.Context, ev *store.Event, j *approvalJournal) func(agent.Block) bool {
+	if d.Approval == nil {
+		return nil
+	}
+	return func(use agent.Block) bool {
+		need, auto := d.Approval(use.Name, d.Tools.Writes(use.Name), use.Input, ev.Payload)
+		if need || auto == "" {
+			return need
+		}
+		err := j.Append(ctx, &journal.Approval{Round: j.round(use.ID), Tool: use.Name, ToolUseID: use.ID, Approved: true,
+			Reason: "auto_approve: " + auto, By: config.AutoApproveBy})
+		// A call whose approval could not be journaled waits for a person:
+		// nothing runs unrecorded.
+		return err != nil
+	}
+}
+
+// approvalJournal is the loop's journal, shared with the runner's
+// auto-approvals: one writer at a time, and it knows the round of each
+// tool call from the decisions journaled (earlier attempts' included).
+type approvalJournal struct {
+	journal.Appender
+	mu     sync.Mutex
+	rounds map[string]int // tool_use id → round
+}
+
+func newApprovalJournal(next journal.Appender, entries []journal.Entry) *approvalJournal {
+	j := &approvalJournal{Appender: next, rounds: map[string]int{}}
+	for _, e := range journal.SinceReplay(entries) {
+		if e.Kind != journal.KindDecision {
+			continue
+		}
+		if step, err := journal.Decode(e); err == nil {
+			j.note(step)
+		}
+	}
+	return j
+}
+
+func (j *approvalJournal) note(s journal.Step) {
+	if d, ok := s.(*journal.Decision); ok {
+		for _, b := range d.Content {
+			if b.ID != "" {
+				j.rounds[b.ID] = d.Round
+			}
+		}
+	}
+}
+
+func (j *approvalJournal) Append(ctx context.Context, s journal.Step) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.note(s)
+	return j.Appender.Append(ctx, s)
+}
+
+func (j *approvalJournal) round(toolUseID string) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.rounds[toolUseID]
+}
 
 func (r *runner) Writes(name string) bool { return r.set.Writes(name) }
 
 // Check refuses a write this event already made: the same tool with the
 // same canonical input, executed without error in any earlier attempt or
 // replay. Stripe keeps an idempotency key for 24 hours; the journal keeps
-// the write for the event's whole retention.
+// the write for the event's whole retention. Then the policies decide
+// (package policy): no policy, no write; a Stripe write touches only the
+// event's objects, within their amounts; the allow: expressions hold.
 func (r *runner) Check(use agent.Block) *agent.Refused {
-	if !r.Writes(use.Name) {
-		return nil
+	if r.Writes(use.Name) {
+		key := tool.IdempotencyKey(r.eventID, use.Name, use.Input)
+		if at, done := r.written[key]; done {
+			return &agent.Refused{Rule: "one_write_per_event", Reason: fmt.Sprintf(
+				"this event already made this exact %s call (%s); a write runs once per event, so it was not repeated", use.Name, at)}
+		}
 	}
-	key := tool.IdempotencyKey(r.eventID, use.Name, use.Input)
-	if at, done := r.written[key]; done {
-		return &agent.Refused{Rule: "one_write_per_event", Reason: fmt.Sprintf(
-			"this event already made this exact %s call (%s); a write runs once per event, so it was not repeated", use.Name, at)}
-	}
-	return nil
+	return r.policies.Check(r.route, use, r.facts)
 }
 
 func (r *runner) Run(ctx context.Context, use agent.Block) (agent.Block, error) {

@@ -214,13 +214,17 @@ func tokensPipeline(b *testing.B, cfg *config.Config, baseURL string) (*store.St
 	if err != nil {
 		b.Fatal(err)
 	}
+	approvals, err := cfg.Approvals()
+	if err != nil {
+		b.Fatal(err)
+	}
 	provider := limit.New(anthropic.New(anthropic.Options{APIKey: "sk-ant-bench", BaseURL: baseURL, Timeout: 10 * time.Second}),
 		limit.Options{Concurrency: cfg.Agent.Concurrency, Log: quiet})
 	d := &dispatch.Dispatcher{
 		Routes:         routes,
 		Provider:       provider,
 		Tools:          tools,
-		Approval:       cfg.NeedsApproval,
+		Approval:       approvals.Decide,
 		Model:          cfg.Agent.Model,
 		System:         cfg.Agent.System,
 		MaxSteps:       cfg.Agent.MaxSteps,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,6 +177,9 @@ type replaySkip struct {
 type replayAnswer struct {
 	Replayed []string     `json:"replayed"`
 	Skipped  []replaySkip `json:"skipped"`
+	// Writes counts the writes the replayed events made before (executed
+	// without error): a replay may make them, or different ones, again.
+	Writes int `json:"writes"`
 	// Matched counts the events the filter selected from the cursor on,
 	// before this batch: the work left, for a progress bar.
 	Matched int `json:"matched"`
@@ -187,13 +191,18 @@ type replayAnswer struct {
 // filter selects: one page (limit, default 50, at most 500) per request.
 func handleReplayMany(log *slog.Logger, st *store.Store, routes *route.Table) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p eventFilter
+		var body struct {
+			eventFilter
+			// AllowWrites replays events that made writes too.
+			AllowWrites bool `json:"allow_writes"`
+		}
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p); err != nil {
-			writeError(w, http.StatusBadRequest, "body: "+err.Error()+`: send a JSON filter such as {"status":"dead","since":"24h"} with `+filterHelp)
+		if err := dec.Decode(&body); err != nil {
+			writeError(w, http.StatusBadRequest, "body: "+err.Error()+`: send a JSON filter such as {"status":"dead","since":"24h"} with `+filterHelp+`, and "allow_writes": true to replay events that made writes`)
 			return
 		}
+		p := body.eventFilter
 		if p.empty() {
 			writeError(w, http.StatusBadRequest, "no filter: replaying every event is refused; give status, type, route, since, until or q (e.g. {\"status\":\"dead\"})")
 			return
@@ -209,34 +218,78 @@ func handleReplayMany(log *slog.Logger, st *store.Store, routes *route.Table) ht
 			return
 		}
 		for _, ev := range page.Events {
-			if reason := replayOne(r.Context(), log, st, routes, ev); reason != "" {
+			writes, reason := replayOne(r.Context(), log, st, routes, ev, body.AllowWrites)
+			if reason != "" {
 				ans.Skipped = append(ans.Skipped, replaySkip{ID: ev.ID, Reason: reason})
 				continue
 			}
 			ans.Replayed = append(ans.Replayed, ev.ID)
+			ans.Writes += writes
 		}
-		log.Info("replay by filter", "replayed", len(ans.Replayed), "skipped", len(ans.Skipped), "more", ans.NextCursor != "")
+		log.Info("replay by filter", "replayed", len(ans.Replayed), "skipped", len(ans.Skipped), "writes", ans.Writes, "more", ans.NextCursor != "")
 		writeJSON(w, http.StatusOK, ans)
 	})
 }
 
 // replayOne queues one listed event with its current route and returns
-// why it did not, or "".
-func replayOne(ctx context.Context, log *slog.Logger, st *store.Store, routes *route.Table, ev store.Summary) string {
+// the writes it made before (a replay may make them or others again), or
+// why it did not queue it. An event that made writes is queued only with
+// allowWrites.
+func replayOne(ctx context.Context, log *slog.Logger, st *store.Store, routes *route.Table, ev store.Summary, allowWrites bool) (int, string) {
 	switch ev.Status {
 	case store.StatusQueued, store.StatusRunning, store.StatusRetrying:
-		return fmt.Sprintf("still %s: wait for it to finish", ev.Status)
+		return 0, fmt.Sprintf("still %s: wait for it to finish", ev.Status)
 	}
 	rt, ok := routes.Match(ev.Type)
 	if !ok {
-		return "no route in the current config matches " + ev.Type + ": add one, then replay"
+		return 0, "no route in the current config matches " + ev.Type + ": add one, then replay"
+	}
+	full, err := st.Event(ctx, ev.ID)
+	if err != nil {
+		return 0, err.Error()
+	}
+	made := writesMade(full)
+	if len(made) > 0 && !allowWrites {
+		return 0, made.refusal()
 	}
 	if err := st.Replay(ctx, ev.ID, rt.Name); err != nil {
 		if !errors.Is(err, store.ErrNotReplayable) && !errors.Is(err, store.ErrNotFound) {
 			log.Warn("replay", "id", ev.ID, "err", err)
 		}
-		return err.Error()
+		return 0, err.Error()
 	}
-	log.Info("replay", "id", ev.ID, "type", ev.Type, "previous_status", ev.Status, "route", rt.Name)
-	return ""
+	log.Info("replay", "id", ev.ID, "type", ev.Type, "previous_status", ev.Status, "route", rt.Name, "writes", len(made))
+	return len(made), ""
+}
+
+// writes are the tools of the writes an event's journal says ran without
+// error (write, executed, not is_error), in every attempt and replay, in
+// journal order.
+type writes []string
+
+// writesMade reads ev's journal for the writes it made.
+func writesMade(ev *store.Event) writes {
+	var out writes
+	for _, e := range ev.Entries() {
+		if e.Kind != journal.KindToolCall {
+			continue
+		}
+		step, err := journal.Decode(e)
+		if err != nil {
+			continue
+		}
+		if c := step.(*journal.ToolCall); c.Write && c.Executed && !c.IsError {
+			out = append(out, c.Tool)
+		}
+	}
+	return out
+}
+
+// refusal says why a replay of an event that made w is refused without
+// allow_writes. The journal refuses an identical write, but a replay
+// starts the conversation afresh and may decide a different one.
+func (w writes) refusal() string {
+	tools := slices.Compact(slices.Sorted(slices.Values(w)))
+	return fmt.Sprintf(`it made %d write(s) (%s); a replay may make different ones: pass --allow-writes to replay it (API: "allow_writes": true)`,
+		len(w), strings.Join(tools, ", "))
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/agenthook/agenthook/internal/journal"
 )
 
-// Human approval. A tool with approval: required pauses its event: the
-// dispatcher journals an approval_requested step and returns
+// Human approval. A write (a Stripe write action, or writes: true) that
+// no auto_approve approves, or a tool with approval: required, pauses its
+// event: the dispatcher journals an approval_requested step and returns
 // ErrAwaitingApproval, and the event rests as awaiting_approval with no job.
 // An operator's decision is journaled as an approval step and queues the
 // event again; the agent loop resumes from the journal and runs the call
@@ -29,15 +30,23 @@ var ErrNotPending = errors.New("no pending approval")
 
 // Pending is a tool call waiting for an operator.
 type Pending struct {
-	EventID     string          `json:"event_id"`
-	EventType   string          `json:"event_type"`
-	Round       int             `json:"round"`
-	Tool        string          `json:"tool"`
-	ToolUseID   string          `json:"tool_use_id"`
-	Input       json.RawMessage `json:"input"`
-	Text        string          `json:"text,omitempty"` // the model's reasoning beside the call
-	RequestedAt time.Time       `json:"requested_at"`
+	EventID   string          `json:"event_id"`
+	EventType string          `json:"event_type"`
+	Round     int             `json:"round"`
+	Tool      string          `json:"tool"`
+	ToolUseID string          `json:"tool_use_id"`
+	Input     json.RawMessage `json:"input"`
+	Text      string          `json:"text,omitempty"` // the model's reasoning beside the call
+	// TextLabel, set with Text, says how to read it: the model wrote it
+	// after reading text a customer or cardholder controls, so it may
+	// argue for what that text planted. Show it with the reasoning.
+	TextLabel   string    `json:"text_label,omitempty"`
+	RequestedAt time.Time `json:"requested_at"`
 }
+
+// ReasoningLabel is the label of the model's reasoning wherever an
+// operator decides on a call (Pending.TextLabel).
+const ReasoningLabel = "model's reasoning — written after reading customer-controlled text; verify against the event"
 
 // Approvals returns every pending tool call, oldest first.
 func (s *Store) Approvals(ctx context.Context) ([]Pending, error) {
@@ -95,7 +104,7 @@ func pendingOf(ev *Event) []Pending {
 			decided[s.ToolUseID] = true
 		case *journal.ApprovalRequested:
 			out = append(out, Pending{EventID: ev.ID, EventType: ev.Type, Round: s.Round, Tool: s.Tool, ToolUseID: s.ToolUseID,
-				Input: s.Input, Text: s.Text, RequestedAt: ev.Steps[i].At})
+				Input: s.Input, Text: s.Text, TextLabel: reasoningLabel(s.Text), RequestedAt: ev.Steps[i].At})
 		}
 	}
 	kept := out[:0]
@@ -105,6 +114,13 @@ func pendingOf(ev *Event) []Pending {
 		}
 	}
 	return kept
+}
+
+func reasoningLabel(text string) string {
+	if text == "" {
+		return ""
+	}
+	return ReasoningLabel
 }
 
 // Decide records an operator's decision on a pending tool call of event id

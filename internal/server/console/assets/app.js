@@ -334,7 +334,7 @@
       const confirmDeny = el("button", { type: "button", class: "deny confirm", hidden: true }, "Confirm deny");
       const card = el("div", { class: "approval", "data-tool-use-id": p.tool_use_id },
         el("div", { class: "title" }, `Pending: ${p.tool}`, " ", el("span", { class: "muted mono" }, p.tool_use_id)),
-        code(p.input), p.text ? el("blockquote", { class: "reasoning" }, p.text) : null,
+        code(p.input), reasoning(p),
         el("div", { class: "actions" },
           el("button", { type: "button", class: "approve", onclick: () => act("Approve", () => api("POST", `/api/events/${encodeURIComponent(id)}/approve`, { tool_use_id: p.tool_use_id, by: BY })) }, "Approve"),
           el("button", { type: "button", class: "deny", onclick: () => { reason.hidden = false; confirmDeny.hidden = false; reason.focus(); } }, "Deny…"),
@@ -352,9 +352,13 @@
       const toolMs = steps.filter((s) => s.kind === "tool_call").reduce((a, s) => a + ((s.data && s.data.latency_ms) || 0), 0);
       const toolCalls = steps.filter((s) => s.kind === "tool_call").length;
 
+      // Writes the event made: a replay of it needs allow_writes, which
+      // confirming here, with the count shown, is the console's way to give.
+      const writes = steps.filter((s) => s.kind === "tool_call" && s.data && s.data.write && s.data.executed && !s.data.is_error);
       const replayConfirm = el("span", { class: "confirm-box", hidden: true },
         "Run the agent again with the current config? Tools may run again. ",
-        el("button", { type: "button", id: "replay-confirm", onclick: () => { replayConfirm.hidden = true; act("Replay", () => api("POST", `/api/events/${encodeURIComponent(id)}/replay`)); } }, "Replay now"),
+        writes.length ? el("b", { id: "replay-writes" }, `It made ${writes.length} write(s) (${[...new Set(writes.map((s) => s.data.tool))].join(", ")}); identical ones are refused, but a replay may make different ones. `) : null,
+        el("button", { type: "button", id: "replay-confirm", onclick: () => { replayConfirm.hidden = true; act("Replay", () => api("POST", `/api/events/${encodeURIComponent(id)}/replay`, writes.length ? { allow_writes: true } : undefined)); } }, writes.length ? "Replay, allowing writes" : "Replay now"),
         el("button", { type: "button", class: "secondary", onclick: () => { replayConfirm.hidden = true; } }, "Cancel"));
       const replay = el("button", { type: "button", id: "replay", disabled: !REPLAYABLE.includes(ev.status),
         title: REPLAYABLE.includes(ev.status) ? "queue the event again" : `cannot replay while ${ev.status}`,
@@ -435,6 +439,16 @@
 
   // ---- approvals ------------------------------------------------------
 
+  // The model's reasoning beside a pending call, marked for what it is:
+  // written after reading text a customer or cardholder controls.
+  function reasoning(p) {
+    if (!p.text) return null;
+    const label = p.text_label || "model's reasoning — written after reading customer-controlled text; verify against the event";
+    return el("div", { class: "untrusted-reasoning" },
+      el("div", { class: "label warn" }, label),
+      el("blockquote", { class: "reasoning untrusted" }, p.text));
+  }
+
   function approvalsPage() {
     const list = el("div", { id: "approvals" });
     const info = el("p", { class: "muted", id: "approvals-info" });
@@ -471,7 +485,7 @@
         el("div", { class: "title" }, el("b", {}, a.tool), " for ",
           el("a", { href: `#/events/${encodeURIComponent(a.event_id)}`, class: "mono" }, a.event_id), " ",
           el("span", { class: "muted" }, a.event_type || ""), " · requested ", timeEl(a.requested_at)),
-        code(a.input), a.text ? el("blockquote", { class: "reasoning" }, a.text) : null,
+        code(a.input), reasoning(a),
         el("div", { class: "actions" }, approve, deny, reason, confirmDeny), msg);
     }
 
