@@ -373,11 +373,11 @@ func (r approvalRule) eval(input json.RawMessage, event []byte) (ok bool) {
 			ok = false
 		}
 	}()
-	in, err := decodeJSON(input)
+	in, err := CELValue(input)
 	if err != nil {
 		return false
 	}
-	ev, err := decodeJSON(event)
+	ev, err := CELValue(event)
 	if err != nil {
 		return false
 	}
@@ -392,9 +392,10 @@ func (r approvalRule) eval(input json.RawMessage, event []byte) (ok bool) {
 	return isBool && b
 }
 
-// decodeJSON reads JSON with integers as int64 and other numbers as
-// float64, as CEL expects them; empty input is nil.
-func decodeJSON(raw []byte) (any, error) {
+// CELValue reads JSON for a CEL expression's variables: integers as int64
+// and other numbers as float64, as CEL expects them; empty input is nil.
+// Approvals here and policies (package policy) read their inputs with it.
+func CELValue(raw []byte) (any, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}

@@ -44,7 +44,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -322,40 +321,12 @@ func (f *Facts) checkStripeWrite(action string, in map[string]any) ([]string, *a
 	return targets, nil
 }
 
-// decode reads JSON with integers as int64 and other numbers as float64,
-// as CEL expects them.
+// decode reads JSON as config.CELValue does; empty input is an empty
+// object, so a missing input or result reads as having no fields.
 func decode(raw []byte) (any, error) {
-	if len(strings.TrimSpace(string(raw))) == 0 {
+	v, err := config.CELValue(raw)
+	if v == nil && err == nil {
 		return map[string]any{}, nil
 	}
-	var v any
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the JSON value")
-	}
-	return native(v), nil
-}
-
-func native(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = native(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = native(e)
-		}
-	}
-	return v
+	return v, err
 }

@@ -87,15 +87,10 @@ func decodePartial(dec *json.Decoder, depth int) (*node, bool) {
 	if err != nil {
 		return nil, false
 	}
+	if n := leaf(tok); n != nil {
+		return n, true
+	}
 	switch v := tok.(type) {
-	case nil:
-		return &node{kind: kindNull}, true
-	case bool:
-		return &node{kind: kindBool, b: v}, true
-	case json.Number:
-		return &node{kind: kindNumber, str: v.String()}, true
-	case string:
-		return &node{kind: kindString, str: v}, true
 	case json.Delim:
 		switch v {
 		case '{':

@@ -56,6 +56,21 @@ func parseTree(data []byte) (*node, error) {
 	return n, nil
 }
 
+// leaf is the node of a scalar token, or nil for a delimiter.
+func leaf(tok json.Token) *node {
+	switch v := tok.(type) {
+	case nil:
+		return &node{kind: kindNull}
+	case bool:
+		return &node{kind: kindBool, b: v}
+	case json.Number:
+		return &node{kind: kindNumber, str: v.String()}
+	case string:
+		return &node{kind: kindString, str: v}
+	}
+	return nil
+}
+
 func decodeNode(dec *json.Decoder, depth int) (*node, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
@@ -64,15 +79,10 @@ func decodeNode(dec *json.Decoder, depth int) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := leaf(tok); n != nil {
+		return n, nil
+	}
 	switch v := tok.(type) {
-	case nil:
-		return &node{kind: kindNull}, nil
-	case bool:
-		return &node{kind: kindBool, b: v}, nil
-	case json.Number:
-		return &node{kind: kindNumber, str: v.String()}, nil
-	case string:
-		return &node{kind: kindString, str: v}, nil
 	case json.Delim:
 		switch v {
 		case '{':
