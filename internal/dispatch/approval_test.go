@@ -1,64 +1,22 @@
 package dispatch_test
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/dispatch"
 	"github.com/agenthook/agenthook/internal/modeltest"
-	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
-	"github.com/agenthook/agenthook/internal/tool"
 )
 
 // approvalPipeline is pipelineWith with the approval rule serve wires.
 func approvalPipeline(t *testing.T, cfg *config.Config, fake *modeltest.Server) *store.Store {
 	t.Helper()
-	routes, err := route.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tools, err := tool.NewSet(cfg, tool.Options{RetryBase: time.Millisecond, Attempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
 	approvals, err := cfg.Approvals()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dispatch.Dispatcher{
-		Routes:         routes,
-		Provider:       claude(fake),
-		Tools:          tools,
-		Approval:       approvals.Decide,
-		Model:          cfg.Agent.Model,
-		System:         cfg.Agent.System,
-		MaxSteps:       cfg.Agent.MaxSteps,
-		MaxPromptBytes: cfg.Agent.MaxPromptBytes,
-	}
-	s, err := store.Open(context.Background(), store.Options{
-		Location:     filepath.Join(t.TempDir(), "agenthook.db"),
-		MaxAttempts:  3,
-		RetryBase:    5 * time.Millisecond,
-		RetryMax:     50 * time.Millisecond,
-		PollInterval: 20 * time.Millisecond,
-		Handler:      d,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return pipelineWith(t, cfg, claude(fake), 3, func(d *dispatch.Dispatcher) { d.Approval = approvals.Decide })
 }
 
 // payReply is the model calling tool with {"amount": amount}.

@@ -80,7 +80,7 @@ func loadConfig(t *testing.T, yaml string, toolURL string) *config.Config {
 
 // pipelineWith opens a real store whose workers run the configured loop
 // with provider.
-func pipelineWith(t *testing.T, cfg *config.Config, provider agent.Provider, maxAttempts int) *store.Store {
+func pipelineWith(t *testing.T, cfg *config.Config, provider agent.Provider, maxAttempts int, with ...func(*dispatch.Dispatcher)) *store.Store {
 	t.Helper()
 	routes, err := route.New(cfg)
 	if err != nil {
@@ -98,6 +98,9 @@ func pipelineWith(t *testing.T, cfg *config.Config, provider agent.Provider, max
 		System:         cfg.Agent.System,
 		MaxSteps:       cfg.Agent.MaxSteps,
 		MaxPromptBytes: cfg.Agent.MaxPromptBytes,
+	}
+	for _, f := range with {
+		f(d)
 	}
 	s, err := store.Open(context.Background(), store.Options{
 		Location:     filepath.Join(t.TempDir(), "agenthook.db"),

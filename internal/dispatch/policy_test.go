@@ -1,22 +1,18 @@
 package dispatch_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/agenthook/agenthook/internal/agent"
 	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/dispatch"
 	"github.com/agenthook/agenthook/internal/modeltest"
 	"github.com/agenthook/agenthook/internal/policy"
-	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/tool"
 )
@@ -24,48 +20,11 @@ import (
 // policyPipeline is pipelineWith plus the policy set serve builds.
 func policyPipeline(t *testing.T, cfg *config.Config, provider agent.Provider) *store.Store {
 	t.Helper()
-	routes, err := route.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tools, err := tool.NewSet(cfg, tool.Options{RetryBase: time.Millisecond, Attempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
 	policies, err := policy.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dispatch.Dispatcher{
-		Routes:         routes,
-		Provider:       provider,
-		Tools:          tools,
-		Policies:       policies,
-		Model:          cfg.Agent.Model,
-		System:         cfg.Agent.System,
-		MaxSteps:       cfg.Agent.MaxSteps,
-		MaxPromptBytes: cfg.Agent.MaxPromptBytes,
-	}
-	s, err := store.Open(context.Background(), store.Options{
-		Location:     filepath.Join(t.TempDir(), "agenthook.db"),
-		MaxAttempts:  3,
-		RetryBase:    5 * time.Millisecond,
-		RetryMax:     50 * time.Millisecond,
-		PollInterval: 20 * time.Millisecond,
-		Handler:      d,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return pipelineWith(t, cfg, provider, 3, func(d *dispatch.Dispatcher) { d.Policies = policies })
 }
 
 // The charge of the charge.dispute.created fixture, and the dispute's
