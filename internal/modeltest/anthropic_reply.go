@@ -22,6 +22,7 @@ const (
 // model, content, stop_reason, stop_sequence, stop_details, usage.
 // https://platform.claude.com/docs/en/api/messages/create
 func (s *Fake) reply(q *request, st *state, rep Reply, requestID string) map[string]any {
+	rep, obeyed := obey(q, rep) // Obedient: the tool and input a planted instruction names
 	results := q.feedsToolResults()
 	tools := q.customTools()
 	stop := rep.StopReason
@@ -141,7 +142,11 @@ func (s *Fake) reply(q *request, st *state, rep Reply, requestID string) map[str
 	default:
 		textBlock(text)
 		if call {
-			content = append(content, s.toolCall(q, st, rep, tools))
+			use := s.toolCall(q, st, rep, tools)
+			if obeyed != nil {
+				use["input"] = obeyed
+			}
+			content = append(content, use)
 		}
 	}
 	s.sign(q, st, content, requestID)
