@@ -27,7 +27,6 @@ import (
 	"github.com/agenthook/agenthook/internal/dispatch"
 	"github.com/agenthook/agenthook/internal/modeltest"
 	"github.com/agenthook/agenthook/internal/policy"
-	"github.com/agenthook/agenthook/internal/route"
 	"github.com/agenthook/agenthook/internal/store"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 	"github.com/agenthook/agenthook/internal/tool"
@@ -349,13 +348,8 @@ func loadInjectionConfig(t *testing.T, yaml, toolURL, stripeBase string, auto bo
 // out the policies and the approvals (to show what they stop).
 func servePipeline(t *testing.T, cfg *config.Config, provider agent.Provider, bare bool) *store.Store {
 	t.Helper()
-	routes, err := route.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tools, err := tool.NewSet(cfg, tool.Options{RetryBase: time.Millisecond, Attempts: 2})
-	if err != nil {
-		t.Fatal(err)
+	if bare {
+		return pipelineWith(t, cfg, provider, 2)
 	}
 	policies, err := policy.New(cfg)
 	if err != nil {
@@ -365,43 +359,7 @@ func servePipeline(t *testing.T, cfg *config.Config, provider agent.Provider, ba
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dispatch.Dispatcher{
-		Routes:         routes,
-		Provider:       provider,
-		Tools:          tools,
-		Approval:       approvals.Decide,
-		Policies:       policies,
-		Model:          cfg.Agent.Model,
-		System:         cfg.Agent.System,
-		MaxSteps:       cfg.Agent.MaxSteps,
-		MaxPromptBytes: cfg.Agent.MaxPromptBytes,
-		MaxAttempts:    2,
-	}
-	if bare {
-		d.Approval, d.Policies = nil, nil
-	}
-	s, err := store.Open(context.Background(), store.Options{
-		Location:     filepath.Join(t.TempDir(), "agenthook.db"),
-		MaxAttempts:  2,
-		Workers:      8,
-		RetryBase:    5 * time.Millisecond,
-		RetryMax:     50 * time.Millisecond,
-		PollInterval: 20 * time.Millisecond,
-		Handler:      d,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Usage = s.RouteUsage
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return pipelineWith(t, cfg, provider, 2, func(d *dispatch.Dispatcher) { d.Policies, d.Approval = policies, approvals.Decide })
 }
 
 // plant builds inj's event and ingests it; it returns the event id and body.
