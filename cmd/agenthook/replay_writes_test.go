@@ -63,18 +63,11 @@ func writesAPI(t *testing.T, ids ...string) (string, *store.Store) {
 // waitReplayDone waits until every event is done.
 func waitReplayDone(t *testing.T, st *store.Store, ids ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
 	for _, id := range ids {
-		for {
+		waitUntil(t, id+" done", func() bool {
 			ev, err := st.Event(context.Background(), id)
-			if err == nil && ev.Status == store.StatusDone {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not finish", id)
-			}
-			time.Sleep(5 * time.Millisecond) // polling the store's worker, which has no completion hook
-		}
+			return err == nil && ev.Status == store.StatusDone
+		})
 	}
 }
 

@@ -1,5 +1,9 @@
 package main
 
+// fakemodel serves the Messages API contract of internal/modeltest
+// (https://platform.claude.com/docs/en/api/messages) and the rate-limit
+// headers of https://platform.claude.com/docs/en/api/rate-limits.
+
 import (
 	"encoding/json"
 	"net/http"

@@ -7,7 +7,7 @@ import (
 )
 
 // writeStream sends msg as server-sent events, as the Messages API streams
-// with stream: true: message_start, then per block content_block_start, its
+// with stream: true (https://docs.anthropic.com/en/api/messages-streaming): message_start, then per block content_block_start, its
 // deltas (text_delta, thinking_delta, signature_delta, input_json_delta) and
 // content_block_stop, then message_delta with the stop reason and the usage,
 // and message_stop. "When streaming, the signature is added via a

@@ -1,5 +1,10 @@
 package modeltest
 
+// These tests hold the fake to the Messages API's documented contract for
+// the current models: https://platform.claude.com/docs/en/models/sonnet-5-5/whats-new-sonnet-5-5,
+// https://platform.claude.com/docs/en/api/errors, and the pages cited
+// beside each rule in anthropic*.go.
+
 import (
 	"context"
 	"encoding/base64"
