@@ -155,7 +155,14 @@ func TestResponsesRefusesAlteredEncryptedContent(t *testing.T) {
 	output = clone(t, output)
 	rs := output[0].(map[string]any)
 	enc := rs["encrypted_content"].(string)
-	rs["encrypted_content"] = enc[:len(enc)-2] + "AA"
+	// Change one character of the signature to another: replacing the tail
+	// with a fixed "AA" left it unchanged when it already ended so (1 in 256).
+	i := len(enc) - 10
+	c := byte('A')
+	if enc[i] == 'A' {
+		c = 'B'
+	}
+	rs["encrypted_content"] = enc[:i] + string(c) + enc[i+1:]
 	status, out := secondRound(t, srv, input, output)
 	wantError(t, status, out, 400, "could not be verified.", "")
 	if out["error"].(map[string]any)["code"] != "invalid_encrypted_content" {
