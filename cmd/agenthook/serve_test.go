@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/agenthook/agenthook/internal/modeltest"
+	"github.com/agenthook/agenthook/internal/store/storetest"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
@@ -95,13 +96,7 @@ func startServe(t *testing.T, env map[string]string, extra ...string) *instance 
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	storetest.Eventually(t, 30*time.Second, func() (bool, string) { return cond(), "timed out waiting for " + what })
 }
 
 func post(t *testing.T, url string, body []byte, sig string) (int, map[string]any) {

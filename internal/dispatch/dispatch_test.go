@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/agenthook/agenthook/internal/config"
 	"github.com/agenthook/agenthook/internal/modeltest"
 	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/store/storetest"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 )
 
@@ -40,20 +42,15 @@ func ingestFixture(t *testing.T, s *store.Store, typ string) string {
 
 func waitStatus(t *testing.T, s *store.Store, id string, want store.Status) *store.Event {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ev, err := s.Event(context.Background(), id)
-		if err != nil {
+	var ev *store.Event
+	storetest.Eventually(t, 20*time.Second, func() (bool, string) {
+		var err error
+		if ev, err = s.Event(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if ev.Status == want {
-			return ev
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("event %s: status %s, want %s; last_error %q", id, ev.Status, want, ev.LastError)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ev.Status == want, fmt.Sprintf("event %s: status %s, want %s; last_error %q", id, ev.Status, want, ev.LastError)
+	})
+	return ev
 }
 
 func stepsOf(ev *store.Event, kind string) []map[string]any {

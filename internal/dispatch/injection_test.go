@@ -28,6 +28,7 @@ import (
 	"github.com/agenthook/agenthook/internal/modeltest"
 	"github.com/agenthook/agenthook/internal/policy"
 	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/store/storetest"
 	"github.com/agenthook/agenthook/internal/stripeevent"
 	"github.com/agenthook/agenthook/internal/tool"
 )
@@ -394,21 +395,19 @@ func plant(t *testing.T, s *store.Store, inj injection) (string, []byte) {
 // dead, filtered or without a decision.
 func settled(t *testing.T, s *store.Store, id string) *store.Event {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ev, err := s.Event(context.Background(), id)
-		if err != nil {
+	var ev *store.Event
+	storetest.Eventually(t, 30*time.Second, func() (bool, string) {
+		var err error
+		if ev, err = s.Event(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
 		switch ev.Status {
 		case store.StatusDone, store.StatusAwaitingApproval, store.StatusDead, store.StatusFiltered, store.StatusNoDecision, store.StatusIgnored:
-			return ev
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("event %s: status %s after 30s; last_error %q", id, ev.Status, ev.LastError)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("event %s: status %s; last_error %q", id, ev.Status, ev.LastError)
+	})
+	return ev
 }
 
 // eventIDs are the ids the event's data.object refers to, read

@@ -17,6 +17,7 @@ import (
 
 	"github.com/agenthook/agenthook/internal/modeltest"
 	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/store/storetest"
 	"github.com/agenthook/agenthook/internal/tool"
 )
 
@@ -44,21 +45,17 @@ func stripeMock(t *testing.T) string {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	storetest.Eventually(t, 30*time.Second, func() (bool, string) {
 		req, _ := http.NewRequest("GET", base+"/v1/charges/ch_1", nil)
 		req.Header.Set("Authorization", "Bearer sk_test_123")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, "stripe-mock does not answer: " + err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("stripe-mock did not answer within 30s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling a child process's port; not synchronisation between our goroutines
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200, "stripe-mock answered " + resp.Status
+	})
+	return base
 }
 
 // recorder forwards to stripe-mock and keeps every request's method, path

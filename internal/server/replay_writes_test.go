@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/agenthook/agenthook/internal/journal"
 	"github.com/agenthook/agenthook/internal/server"
 	"github.com/agenthook/agenthook/internal/store"
+	"github.com/agenthook/agenthook/internal/store/storetest"
 )
 
 // writesHandler is a server whose store's worker journals, for each event,
@@ -56,18 +58,11 @@ func writesHandler(t *testing.T) (http.Handler, *store.Store) {
 
 func waitDone(t *testing.T, st *store.Store, ids ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
 	for _, id := range ids {
-		for {
+		storetest.Eventually(t, 10*time.Second, func() (bool, string) {
 			ev, err := st.Event(context.Background(), id)
-			if err == nil && ev.Status == store.StatusDone {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not finish: %+v %v", id, ev, err)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return err == nil && ev.Status == store.StatusDone, fmt.Sprintf("%s did not finish: %+v %v", id, ev, err)
+		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -74,17 +75,28 @@ type Outboxer interface {
 // acknowledgement (see store/feed.go).
 func WaitFed(t testing.TB, st Outboxer) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	Eventually(t, 15*time.Second, func() (bool, string) {
 		n, err := st.Outbox(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
+		return n == 0, fmt.Sprintf("%d events still wait in the outbox for their jobs", n)
+	})
+}
+
+// Eventually polls cond until it holds, and fails t with cond's last
+// message once within has passed. It is how tests wait for the store's
+// workers, which have no completion hook: on a condition, with a deadline.
+func Eventually(t testing.TB, within time.Duration, cond func() (ok bool, why string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, why := cond()
+		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d events still wait in the outbox for their jobs", n)
+			t.Fatalf("after %s: %s", within, why)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
